@@ -1,0 +1,8 @@
+//go:build tools
+
+package tools
+
+import (
+	_ "go.universe.tf/metallb/controller"
+	_ "go.universe.tf/metallb/speaker"
+)

@@ -1,0 +1,3 @@
+module svclab.local/myapp
+
+go 1.26

@@ -1,0 +1,3 @@
+module svclab.local/runcwrap
+
+go 1.26

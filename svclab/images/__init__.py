@@ -1,0 +1,1 @@
+"""The offline image factory: every image the lab uses, built on this machine."""

@@ -1,0 +1,56 @@
+"""`python -m svclab.images [STEP ...] [--force]`: build or reuse every lab image."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from svclab.images.factory import BuildError, Outcome, build
+from svclab.images.steps import all_steps
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+def default_cache() -> Path:
+    return Path(os.environ.get("SVCLAB_CACHE", Path.home() / ".cache" / "svclab"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="svclab-images", description=__doc__)
+    parser.add_argument("steps", nargs="*", help="steps to build (default: all)")
+    parser.add_argument("--force", action="store_true", help="rebuild even when cached")
+    parser.add_argument("--cache", type=Path, default=default_cache())
+    parser.add_argument("--list", action="store_true", help="list the steps and exit")
+    args = parser.parse_args(argv)
+    steps = all_steps()
+    if args.list:
+        for step in steps:
+            print(step.name, step.image or " ".join(step.files))
+        return 0
+
+    def report(name: str, outcome: Outcome | None) -> None:
+        if outcome is None:
+            console.print(f"[bold]building[/] {name} ...")
+        elif outcome.status == "built":
+            console.print(f"  [green]built[/]  {name:26} {outcome.seconds:6.1f} s  {outcome.output}")
+        else:
+            console.print(f"  cached {name:26}          {outcome.output}")
+
+    try:
+        outcomes = build(steps, cache=args.cache, wanted=args.steps or None, force=args.force,
+                         report=report)
+    except BuildError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 1
+    built = [o for o in outcomes if o.status == "built"]
+    total = sum(o.seconds for o in built)
+    console.print(f"images: {len(built)} built in {total:.0f} s, {len(outcomes) - len(built)} cached")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

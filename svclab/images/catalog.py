@@ -1,0 +1,72 @@
+"""Pinned versions and the tags of every image the lab uses. Nothing here is pulled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REPOSITORY = "svclab.local"
+
+
+@dataclass(frozen=True)
+class Pins:
+    """Upstream versions, each fetched as a Go module (or a Debian package) and built here.
+
+    Kubernetes 1.35 is the newest minor whose kubelet still runs with Debian bookworm's
+    containerd 1.6 and on cgroup v1 (with failCgroupV1: false), and the first where IPVS
+    mode is deprecated. etcd and CoreDNS are the nearest versions the Go module proxy
+    serves to what kubeadm 1.35 asks for (3.6.6-0 and v1.13.1); kubeadm is told the tags.
+    """
+
+    kubernetes: str = "v1.35.4"
+    kind: str = "v0.32.0"
+    etcd: str = "v3.6.8"
+    coredns: str = "v1.14.7"
+    pause: str = "3.10.1"
+    metallb: str = "v0.15.2"
+    debian: str = "bookworm"
+
+
+PINS = Pins()
+
+
+def tag(name: str, version: str) -> str:
+    return f"{REPOSITORY}/{name}:{version}"
+
+
+@dataclass(frozen=True)
+class LabImages:
+    """What the kind config and the manifests need to know about the images."""
+
+    repository: str
+    etcd_tag: str
+    coredns_tag: str
+    pause: str
+    coredns: str
+    myapp_v1: str
+    myapp_v2: str
+    probe: str
+    metallb_controller: str
+    metallb_speaker: str
+    base: str
+    labnet: str
+    node_base: str
+    node: str
+
+
+def lab_images(pins: Pins = PINS) -> LabImages:
+    return LabImages(
+        repository=REPOSITORY,
+        etcd_tag=f"{pins.etcd.lstrip('v')}-0",
+        coredns_tag=pins.coredns,
+        pause=tag("pause", pins.pause),
+        coredns=tag("coredns", pins.coredns),
+        myapp_v1=tag("myapp", "v1"),
+        myapp_v2=tag("myapp", "v2"),
+        probe=tag("probe", "v1"),
+        metallb_controller=tag("metallb-controller", pins.metallb),
+        metallb_speaker=tag("metallb-speaker", pins.metallb),
+        base=tag("debian", pins.debian),
+        labnet=tag("labnet", "v1"),
+        node_base=tag("node-base", pins.kubernetes),
+        node=tag("node", pins.kubernetes),
+    )

@@ -1,0 +1,189 @@
+"""The factory's steps: Go and C builds, the Debian base, component images, the node."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from svclab.images.catalog import PINS, Pins, lab_images, tag
+from svclab.images.factory import Ctx, Step, docker_build
+
+GO_ENV = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+K8S_BINARIES = (
+    "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy",
+    "kubeadm", "kubelet", "kubectl",
+)
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+
+
+def k8s_ldflags(version: str) -> str:
+    major, minor = version.lstrip("v").split(".")[:2]
+    flags = ["-s", "-w"]
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            f"-X {pkg}.gitVersion={version}", f"-X {pkg}.gitMajor={major}",
+            f"-X {pkg}.gitMinor={minor}", f"-X {pkg}.gitTreeState=clean",
+            f"-X {pkg}.gitCommit=0000000000000000000000000000000000000000",
+            f"-X {pkg}.buildDate=2026-01-01T00:00:00Z",
+        ]
+    return " ".join(flags)
+
+
+def k8s_dir(pins: Pins) -> str:
+    return f"k8s-{pins.kubernetes}"
+
+
+def make_base(ctx: Ctx, pins: Pins, image: str) -> None:
+    """debootstrap a minimal Debian root and import it: the parent of every Debian image."""
+    with tempfile.TemporaryDirectory(prefix="svclab-rootfs-", dir=ctx.cache) as tmp:
+        root = Path(tmp) / "root"
+        ctx.run(["debootstrap", "--variant=minbase", pins.debian, str(root), DEBIAN_MIRROR])
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for path in (root / junk).glob("*"):
+                if path.is_file():
+                    path.unlink()
+        with ctx.log.open("a") as log:
+            tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+            rc = subprocess.call(
+                ["docker", "import", "--change", f"LABEL svclab.key={ctx.key}",
+                 "--change", 'CMD ["/bin/bash"]', "-", image],
+                stdin=tar.stdout, stdout=log, stderr=subprocess.STDOUT,
+            )
+            tar.wait()
+        if rc or tar.returncode:
+            ctx.fail(f"docker import exited with {rc} (tar {tar.returncode})")
+
+
+def preload_node(ctx: Ctx, base: str, node: str, images: list[str]) -> None:
+    """Import every component image into the node's containerd (unpacked at first use)."""
+    archive = ctx.cache / "node-images.tar"
+    ctx.run(["docker", "save", "-o", str(archive), *images])
+    name = f"svclab-build-{ctx.key}"
+    subprocess.call(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ctx.run([
+        "docker", "run", "-d", "--privileged", "--name", name, "--entrypoint", "/usr/bin/containerd",
+        "-v", f"{archive}:/images.tar:ro", base,
+    ])
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.call(["docker", "exec", name, "ctr", "version"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+            if time.monotonic() > deadline:
+                ctx.fail("containerd in the build container did not answer within 60 s")
+            time.sleep(0.5)
+        ctx.run(["docker", "exec", name, "ctr", "-n", "k8s.io", "images", "import",
+                 "--no-unpack", "--digests", "/images.tar"])
+        ctx.run(["docker", "exec", name, "ctr", "-n", "k8s.io", "images", "ls", "-q"])
+        ctx.run(["docker", "stop", "-t", "10", name])
+        ctx.run([
+            "docker", "commit",
+            "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
+            "--change", "CMD []", "--change", f"LABEL svclab.key={ctx.key}", name, node,
+        ])
+    finally:
+        subprocess.call(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        archive.unlink(missing_ok=True)
+
+
+def all_steps(pins: Pins = PINS) -> list[Step]:
+    """Every step, in an order that already respects dependencies."""
+    imgs = lab_images(pins)
+    k8s = k8s_dir(pins)
+    go = "lab/images/go"
+
+    def gobin(ctx: Ctx, *parts: str) -> Path:
+        return ctx.cache.joinpath("bin", *parts)
+
+    def b(ctx: Ctx, name: str) -> Path:
+        return ctx.cache / "bin" / name
+
+    steps = [
+        Step("base", lambda c: make_base(c, pins, imgs.base), params=(pins.debian, DEBIAN_MIRROR, "2"),
+             image=imgs.base),
+        Step("go-kubernetes", lambda c: c.run(
+            ["go", "build", "-trimpath", "-tags", "selinux,notest", "-ldflags", k8s_ldflags(pins.kubernetes),
+             "-o", f"{c.cache / k8s}/", *(f"k8s.io/kubernetes/cmd/{n}" for n in K8S_BINARIES)],
+            cwd=c.root / go / "kubernetes", **GO_ENV),
+             inputs=(f"{go}/kubernetes",), params=(pins.kubernetes,),
+             files=tuple(f"{k8s}/{n}" for n in K8S_BINARIES)),
+        Step("go-kind", lambda c: c.run(
+            ["go", "install", "-trimpath", f"sigs.k8s.io/kind@{pins.kind}"], **GO_ENV, GOBIN=str(gobin(c))),
+             params=(pins.kind,), files=("bin/kind",)),
+        Step("go-etcd", lambda c: c.run(
+            ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(b(c, "etcd")), "go.etcd.io/etcd/server/v3"],
+            cwd=c.root / go / "etcd", **GO_ENV), inputs=(f"{go}/etcd",), files=("bin/etcd",)),
+        Step("go-coredns", lambda c: c.run(
+            ["go", "install", "-trimpath", "-ldflags", "-s -w", f"github.com/coredns/coredns@{pins.coredns}"],
+            **GO_ENV, GOBIN=str(gobin(c))), params=(pins.coredns,), files=("bin/coredns",)),
+        Step("go-metallb", lambda c: c.run(
+            ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", f"{gobin(c)}/",
+             "go.universe.tf/metallb/controller", "go.universe.tf/metallb/speaker"],
+            cwd=c.root / go / "metallb", **GO_ENV), inputs=(f"{go}/metallb",),
+             files=("bin/controller", "bin/speaker")),
+        Step("go-labnet", lambda c: c.run(
+            ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(b(c, "labnet")), "."],
+            cwd=c.root / "lab/images/labnet", **GO_ENV),
+             inputs=("lab/images/labnet/main.go", "lab/images/labnet/go.mod", "lab/images/labnet/go.sum"),
+             files=("bin/labnet",)),
+        Step("go-runcwrap", lambda c: c.run(
+            ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(b(c, "runcwrap")), "."],
+            cwd=c.root / "lab/images/runcwrap", **GO_ENV),
+             inputs=("lab/images/runcwrap/main.go", "lab/images/runcwrap/go.mod"), files=("bin/runcwrap",)),
+        Step("go-myapp", lambda c: c.run(
+            ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(b(c, "myapp")), "."],
+            cwd=c.root / "lab/images/myapp", **GO_ENV),
+             inputs=("lab/images/myapp/main.go", "lab/images/myapp/go.mod"), files=("bin/myapp",)),
+        Step("c-pause", lambda c: c.run(
+            ["gcc", "-static", "-Os", "-s", "-o", str(b(c, "pause")), str(c.root / "lab/images/pause/pause.c")]),
+             inputs=("lab/images/pause/pause.c",), files=("bin/pause",)),
+    ]
+
+    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        steps.append(Step(
+            f"image-{name}", lambda c, n=name: docker_build(
+                c, tag(n, pins.kubernetes), "component", {n: c.cache / k8s / n}, BIN=n),
+            inputs=("lab/images/component",), deps=("go-kubernetes",), image=tag(name, pins.kubernetes)))
+    steps += [
+        Step("image-kube-proxy", lambda c: docker_build(
+            c, tag("kube-proxy", pins.kubernetes), "kube-proxy", {"kube-proxy": c.cache / k8s / "kube-proxy"},
+            BASE=imgs.base), inputs=("lab/images/kube-proxy",), deps=("base", "go-kubernetes"),
+             image=tag("kube-proxy", pins.kubernetes)),
+        Step("image-etcd", lambda c: docker_build(
+            c, tag("etcd", imgs.etcd_tag), "component", {"etcd": b(c, "etcd")}, BIN="etcd"),
+             inputs=("lab/images/component",), deps=("go-etcd",), image=tag("etcd", imgs.etcd_tag)),
+        Step("image-coredns", lambda c: docker_build(
+            c, imgs.coredns, "coredns", {"coredns": b(c, "coredns")}),
+             inputs=("lab/images/coredns",), deps=("go-coredns",), image=imgs.coredns),
+        Step("image-pause", lambda c: docker_build(c, imgs.pause, "pause", {"pause": b(c, "pause")}),
+             inputs=("lab/images/pause",), deps=("c-pause",), image=imgs.pause),
+        Step("image-labnet", lambda c: docker_build(
+            c, imgs.labnet, "labnet", {"labnet": b(c, "labnet")}, BASE=imgs.base),
+             inputs=("lab/images/labnet/Dockerfile",), deps=("base", "go-labnet"), image=imgs.labnet),
+        Step("image-metallb-controller", lambda c: docker_build(
+            c, imgs.metallb_controller, "metallb", {"controller": b(c, "controller")}, BIN="controller"),
+             inputs=("lab/images/metallb",), deps=("go-metallb",), image=imgs.metallb_controller),
+        Step("image-metallb-speaker", lambda c: docker_build(
+            c, imgs.metallb_speaker, "metallb", {"speaker": b(c, "speaker")}, BIN="speaker"),
+             inputs=("lab/images/metallb",), deps=("go-metallb",), image=imgs.metallb_speaker),
+        Step("image-myapp-v1", lambda c: docker_build(
+            c, imgs.myapp_v1, "myapp", {"myapp": b(c, "myapp")}, VERSION="v1"),
+             inputs=("lab/images/myapp/Dockerfile",), deps=("go-myapp",), image=imgs.myapp_v1),
+        Step("image-myapp-v2", lambda c: docker_build(
+            c, imgs.myapp_v2, "myapp", {"myapp": b(c, "myapp")}, VERSION="v2"),
+             inputs=("lab/images/myapp/Dockerfile",), deps=("go-myapp",), image=imgs.myapp_v2),
+        Step("image-probe", lambda c: docker_build(c, imgs.probe, "probe", {}, BASE=imgs.base),
+             inputs=("lab/images/probe",), deps=("base",), image=imgs.probe),
+        Step("image-node-base", lambda c: docker_build(
+            c, imgs.node_base, "node",
+            {**{f"bin/{n}": c.cache / k8s / n for n in ("kubeadm", "kubelet", "kubectl")},
+             "bin/runcwrap": b(c, "runcwrap")},
+            BASE=imgs.base, KUBERNETES_VERSION=pins.kubernetes),
+             inputs=("lab/images/node",), deps=("base", "go-kubernetes", "go-runcwrap"), image=imgs.node_base),
+    ]
+    preloaded = [s for s in steps if s.image and s.name.startswith("image-") and s.name != "image-node-base"]
+    steps.append(Step(
+        "image-node", lambda c: preload_node(c, imgs.node_base, imgs.node, [s.image for s in preloaded]),
+        params=("preload-1",), deps=("image-node-base", *(s.name for s in preloaded)), image=imgs.node))
+    return steps

@@ -1,0 +1,72 @@
+"""Lab providers behind one small protocol, chosen by the `--lab` spec string.
+
+A provider creates (or reuses) a cluster, hands out its kubeconfig and nodes, exports
+logs and destroys what it created. Node shells are an optional ability of their own.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from svclab.errors import SpecError
+from svclab.result import CommandResult
+from svclab.spec import LabSpec
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    role: str  # "control-plane" or "worker"
+    address: str  # InternalIP
+
+
+class Lab(Protocol):
+    spec: LabSpec
+    kubeconfig: Path
+    reused: bool
+
+    def preflight(self) -> None:
+        """Raise HostError/LabError (one sentence each) before anything is provisioned."""
+
+    def up(self) -> None:
+        """Create the cluster, or reuse one of the same name."""
+
+    def export_logs(self, dest: Path) -> Path | None:
+        """Write the cluster's logs under dest; return where, or None if not possible."""
+
+    def down(self) -> None:
+        """Destroy what this provider created; never anything else."""
+
+
+@runtime_checkable
+class NodeShell(Protocol):
+    """Run commands on a node (kind: docker exec; VMs: SSH)."""
+
+    def node_run(self, node: str, argv: Sequence[str], *, timeout: float = 60.0) -> CommandResult:
+        """Run argv on the node and return its result."""
+
+    def testinfra_spec(self, node: str) -> str:
+        """A testinfra host spec for the node, e.g. docker://svclab-worker."""
+
+
+PROVIDERS = {
+    "kind": "svclab.providers.kind:KindLab",
+    "existing": "svclab.providers.existing:ExistingLab",
+}
+
+
+def make_lab(spec: LabSpec) -> Lab:
+    """Instantiate the provider the spec names; an unknown name is one sentence."""
+    target = PROVIDERS.get(spec.provider)
+    if target is None:
+        raise SpecError(
+            f"Unknown lab provider {spec.provider!r}: use one of {', '.join(PROVIDERS)} "
+            "(for example --lab kind or --lab existing:/path/to/kubeconfig)."
+        )
+    module, _, cls = target.partition(":")
+    lab: Lab = getattr(importlib.import_module(module), cls)(spec)
+    return lab

@@ -1,0 +1,183 @@
+"""The kind provider: a multi-node kind cluster on a Docker network svclab owns.
+
+kind is driven through pytest-kind's KindCluster with the kind and kubectl binaries
+the image factory built, so nothing is ever downloaded. The Docker network is made
+first, with IP masquerading off, so that nothing in the lab can reach past this machine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from pytest_kind import KindCluster
+
+from svclab import hostcheck, progress, tools
+from svclab.assets import render
+from svclab.errors import HostError, LabError
+from svclab.images.catalog import lab_images
+from svclab.kubectl import Kubectl
+from svclab.result import CommandResult, run
+from svclab.spec import LabSpec
+from svclab.wait import wait_for
+
+NETWORK_ENV = "KIND_EXPERIMENTAL_DOCKER_NETWORK"
+CLUSTER_DOMAIN = "cluster.local"
+LAB_ZONE = "k8s.example.com"
+
+
+def kubelet_settings(spec: LabSpec, cgroup_version: int) -> dict[str, str]:
+    """KubeletConfiguration fields the host needs (cgroup v1 refused from 1.35 unless told)."""
+    if cgroup_version == 1 and spec.minor >= 35:
+        return {"failCgroupV1": "false"}
+    return {}
+
+
+def kind_config(spec: LabSpec, cgroup_version: int) -> str:
+    return render("lab", "kind", "cluster.yaml.j2", spec=spec, images=lab_images(),
+                  kubelet=kubelet_settings(spec, cgroup_version))
+
+
+def dns_server(spec: LabSpec) -> str:
+    """kubeadm gives the kubelet the tenth address of the Service subnet as cluster DNS."""
+    return str(ipaddress.ip_network(spec.service_subnet)[10])
+
+
+def addons_manifest(spec: LabSpec, records: dict[str, str] | None = None) -> str:
+    dns = {"domain": CLUSTER_DOMAIN, "lab_zone": LAB_ZONE, "server": dns_server(spec),
+           "records": records or {}}
+    return render("fixtures", "manifests", "addons.yaml.j2", images=lab_images(), dns=dns)
+
+
+class KindLab:
+    def __init__(self, spec: LabSpec) -> None:
+        self.spec = spec
+        self.state = tools.state_dir(spec.name)
+        self.kubeconfig = self.state / "kubeconfig"
+        self.network = f"svclab-{spec.name}"
+        self.reused = False
+        self._created_network = False
+
+    # -- the protocol ---------------------------------------------------------------
+    def preflight(self) -> None:
+        facts = hostcheck.gather()
+        problems = hostcheck.check(facts, self.spec.proxy_mode, "kind")
+        if problems:
+            raise HostError(" ".join(problems))
+        self.cgroup_version = facts.cgroup_version
+        for name in ("kind", "kubectl"):
+            tools.binary(name)
+        if not run(["docker", "image", "inspect", self.spec.image]).ok:
+            raise HostError(f"The node image {self.spec.image} is not built: {tools.BUILD_HINT}.")
+
+    def up(self) -> None:
+        self.preflight()
+        cluster = self._cluster()
+        if self.spec.name in self._clusters():
+            self.reused = True
+            progress.say(f"reusing kind cluster {self.spec.name!r}")
+            self._kind("export", "kubeconfig", "--name", self.spec.name,
+                       "--kubeconfig", str(self.kubeconfig)).check("kind export kubeconfig")
+        else:
+            config = self.state / "kind-config.yaml"
+            config.write_text(kind_config(self.spec, self.cgroup_version))
+            what = (f"creating kind cluster {self.spec.name!r}: {self.spec.nodes} nodes, "
+                    f"kube-proxy {self.spec.proxy_mode}")
+            try:
+                self._ensure_network()
+                with progress.step(what), self._network_env():
+                    cluster.create(config_file=config)
+            except BaseException as exc:
+                self._fail_cleanup()
+                if isinstance(exc, Exception):
+                    raise LabError(f"kind could not create the lab: {exc}") from exc
+                raise
+        self._install_addons()
+
+    def export_logs(self, dest: Path) -> Path | None:
+        dest.mkdir(parents=True, exist_ok=True)
+        result = self._kind("export", "logs", str(dest), "--name", self.spec.name, timeout=300)
+        return dest if result.ok else None
+
+    def down(self) -> None:
+        with progress.step(f"deleting kind cluster {self.spec.name!r}"):
+            if self.spec.name in self._clusters():
+                self._kind("delete", "cluster", "--name", self.spec.name,
+                           "--kubeconfig", str(self.kubeconfig), timeout=300).check("kind delete")
+            run(["docker", "network", "rm", self.network])
+
+    # -- node shells -------------------------------------------------------------------
+    def node_run(self, node: str, argv: Sequence[str], *, timeout: float = 60.0) -> CommandResult:
+        return run(["docker", "exec", node, *argv], where=f"node/{node}", timeout=timeout)
+
+    def testinfra_spec(self, node: str) -> str:
+        return f"docker://{node}"
+
+    # -- helpers -------------------------------------------------------------------
+    def kubectl(self) -> Kubectl:
+        return Kubectl(self.kubeconfig, tools.binary("kubectl"))
+
+    def _cluster(self) -> KindCluster:
+        return KindCluster(self.spec.name, self.kubeconfig, image=self.spec.image,
+                           kind_path=tools.binary("kind"), kubectl_path=tools.binary("kubectl"))
+
+    def _kind(self, *args: str, timeout: float = 120.0) -> CommandResult:
+        return run([str(tools.binary("kind")), *args], timeout=timeout, env={NETWORK_ENV: self.network})
+
+    def _clusters(self) -> list[str]:
+        return self._kind("get", "clusters").check("kind get clusters").stdout.split()
+
+    @contextmanager
+    def _network_env(self) -> Iterator[None]:
+        old = os.environ.get(NETWORK_ENV)
+        os.environ[NETWORK_ENV] = self.network
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop(NETWORK_ENV, None)
+            else:
+                os.environ[NETWORK_ENV] = old
+
+    def _ensure_network(self) -> None:
+        found = run(["docker", "network", "inspect", "-f",
+                     "{{range .IPAM.Config}}{{.Subnet}}{{end}}", self.network])
+        if found.ok:
+            if found.stdout.strip() != self.spec.network:
+                raise LabError(
+                    f"Docker network {self.network} exists with subnet {found.stdout.strip()}, "
+                    f"not {self.spec.network}: remove it with `docker network rm {self.network}`."
+                )
+            return
+        run(["docker", "network", "create", "--driver", "bridge",
+             "--subnet", self.spec.network, "--ip-range", self.spec.node_range,
+             "-o", "com.docker.network.bridge.enable_ip_masquerade=false",
+             "--label", "svclab.lab=" + self.spec.name, self.network]).check("docker network create")
+        self._created_network = True
+
+    def _fail_cleanup(self) -> None:
+        """After a failed or interrupted create: keep logs, then leave nothing behind."""
+        if self.spec.name in self._clusters():
+            logs = self.export_logs(self.state / "logs-failed-create")
+            if logs:
+                progress.say(f"cluster logs exported to {logs}")
+            self._kind("delete", "cluster", "--name", self.spec.name, timeout=300)
+        if self._created_network:
+            run(["docker", "network", "rm", self.network])
+
+    def _install_addons(self) -> None:
+        kubectl = self.kubectl()
+        with progress.step("installing lab add-ons (labnet, CoreDNS) and waiting for Ready nodes"):
+            kubectl.apply(addons_manifest(self.spec))
+            kubectl.run("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=180s",
+                        timeout=200).check("waiting for Ready nodes")
+            wait_for(lambda: self._deployment_ready(kubectl, "coredns"),
+                     what="CoreDNS ready in kube-system", timeout=180, interval=2)
+
+    @staticmethod
+    def _deployment_ready(kubectl: Kubectl, name: str) -> bool:
+        status = kubectl.get("deployment", name, namespace="kube-system").get("status", {})
+        return bool(status.get("readyReplicas")) and status.get("readyReplicas") == status.get("replicas")

@@ -122,22 +122,21 @@ def check(facts: HostFacts, proxy_mode: str, provider: str = "kind") -> list[str
     if proxy_mode == "ipvs" and not facts.ip_vs:
         problems.append(
             f"kube-proxy's IPVS mode needs the kernel's ip_vs support, and kernel {facts.kernel} "
-            f"has none ({facts.ip_vs_why}): use --proxy-mode iptables or nftables, or the VM lab "
-            "(--lab vm) whose kernel has ip_vs."
+            f"has none ({facts.ip_vs_why}): use --proxy-mode iptables or nftables on this host, "
+            "or run the IPVS lab on a host whose kernel has ip_vs."
         )
     if proxy_mode == "nftables":
         if not facts.nf_tables:
             problems.append(
                 f"kube-proxy's nftables mode needs the kernel's nf_tables support, and kernel "
-                f"{facts.kernel} has none ({facts.nf_tables_why}): use --proxy-mode iptables, "
-                "or the VM lab (--lab vm)."
+                f"{facts.kernel} has none ({facts.nf_tables_why}): use --proxy-mode iptables."
             )
         version = _kernel_version(facts.kernel)
         if version is not None and version < NFTABLES_MIN_KERNEL:
             need = ".".join(map(str, NFTABLES_MIN_KERNEL))
             problems.append(
                 f"kube-proxy's nftables mode needs kernel {need} or later, and this host runs "
-                f"{facts.kernel}: use --proxy-mode iptables, or the VM lab (--lab vm)."
+                f"{facts.kernel}: use --proxy-mode iptables."
             )
     return problems
 

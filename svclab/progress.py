@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from rich.console import Console
 
 console = Console(file=sys.__stderr__, soft_wrap=True, highlight=False)
+# Under pytest the plugin sets this to the capture manager's "disabled" context, so that
+# progress reaches the terminal while output capture is on.
+uncaptured: Callable[[], AbstractContextManager[object]] = nullcontext
 
 
 def say(message: str) -> None:
-    console.print(f"[dim]svclab:[/] {message}")
+    with uncaptured():
+        console.print(f"[dim]svclab:[/] {message}")
 
 
 @contextmanager

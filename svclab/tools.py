@@ -23,10 +23,8 @@ def state_dir(name: str) -> Path:
 
 def binary(name: str) -> Path:
     """A binary built by the image factory: kind, or kubectl of the pinned Kubernetes."""
-    if name == "kind":
-        path = cache_dir() / "bin" / "kind"
-    else:
-        path = cache_dir() / f"k8s-{PINS.kubernetes}" / name
+    folder = "bin" if name == "kind" else f"k8s-{PINS.kubernetes}"
+    path = cache_dir() / folder / name
     if not path.exists():
         raise HostError(f"{name} is not built at {path}: {BUILD_HINT}.")
     return path

@@ -42,14 +42,14 @@ class Ctx:
     def bin(self) -> Path:
         return self.cache / "bin"
 
-    def run(self, argv: Sequence[str], *, cwd: Path | None = None, **env: str) -> None:
+    def run(self, argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
         """Run argv, appending its output to the step's log; fail with the log tail."""
         with self.log.open("a") as out:
             out.write(f"$ {' '.join(argv)}\n")
             out.flush()
             rc = subprocess.call(
                 list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+                env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
             )
         if rc != 0:
             self.fail(f"`{' '.join(argv[:4])} ...` exited with {rc}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from svclab.images.catalog import PINS, Pins, lab_images, tag
@@ -87,6 +88,10 @@ def preload_node(ctx: Ctx, base: str, node: str, images: list[str]) -> None:
         archive.unlink(missing_ok=True)
 
 
+def _component_builder(image: str, name: str, k8s: str) -> Callable[[Ctx], None]:
+    return lambda c: docker_build(c, image, "component", {name: c.cache / k8s / name}, BIN=name)
+
+
 def all_steps(pins: Pins = PINS) -> list[Step]:
     """Every step, in an order that already respects dependencies."""
     imgs = lab_images(pins)
@@ -105,35 +110,35 @@ def all_steps(pins: Pins = PINS) -> list[Step]:
         Step("go-kubernetes", lambda c: c.run(
             ["go", "build", "-trimpath", "-tags", "selinux,notest", "-ldflags", k8s_ldflags(pins.kubernetes),
              "-o", f"{c.cache / k8s}/", *(f"k8s.io/kubernetes/cmd/{n}" for n in K8S_BINARIES)],
-            cwd=c.root / go / "kubernetes", **GO_ENV),
+            cwd=c.root / go / "kubernetes", env=GO_ENV),
              inputs=(f"{go}/kubernetes",), params=(pins.kubernetes,),
              files=tuple(f"{k8s}/{n}" for n in K8S_BINARIES)),
         Step("go-kind", lambda c: c.run(
-            ["go", "install", "-trimpath", f"sigs.k8s.io/kind@{pins.kind}"], **GO_ENV, GOBIN=str(gobin(c))),
+            ["go", "install", "-trimpath", f"sigs.k8s.io/kind@{pins.kind}"], env={**GO_ENV, "GOBIN": str(gobin(c))}),
              params=(pins.kind,), files=("bin/kind",)),
         Step("go-etcd", lambda c: c.run(
             ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(b(c, "etcd")), "go.etcd.io/etcd/server/v3"],
-            cwd=c.root / go / "etcd", **GO_ENV), inputs=(f"{go}/etcd",), files=("bin/etcd",)),
+            cwd=c.root / go / "etcd", env=GO_ENV), inputs=(f"{go}/etcd",), files=("bin/etcd",)),
         Step("go-coredns", lambda c: c.run(
             ["go", "install", "-trimpath", "-ldflags", "-s -w", f"github.com/coredns/coredns@{pins.coredns}"],
-            **GO_ENV, GOBIN=str(gobin(c))), params=(pins.coredns,), files=("bin/coredns",)),
+            env={**GO_ENV, "GOBIN": str(gobin(c))}), params=(pins.coredns,), files=("bin/coredns",)),
         Step("go-metallb", lambda c: c.run(
             ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", f"{gobin(c)}/",
              "go.universe.tf/metallb/controller", "go.universe.tf/metallb/speaker"],
-            cwd=c.root / go / "metallb", **GO_ENV), inputs=(f"{go}/metallb",),
+            cwd=c.root / go / "metallb", env=GO_ENV), inputs=(f"{go}/metallb",),
              files=("bin/controller", "bin/speaker")),
         Step("go-labnet", lambda c: c.run(
             ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(b(c, "labnet")), "."],
-            cwd=c.root / "lab/images/labnet", **GO_ENV),
+            cwd=c.root / "lab/images/labnet", env=GO_ENV),
              inputs=("lab/images/labnet/main.go", "lab/images/labnet/go.mod", "lab/images/labnet/go.sum"),
              files=("bin/labnet",)),
         Step("go-runcwrap", lambda c: c.run(
             ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(b(c, "runcwrap")), "."],
-            cwd=c.root / "lab/images/runcwrap", **GO_ENV),
+            cwd=c.root / "lab/images/runcwrap", env=GO_ENV),
              inputs=("lab/images/runcwrap/main.go", "lab/images/runcwrap/go.mod"), files=("bin/runcwrap",)),
         Step("go-myapp", lambda c: c.run(
             ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(b(c, "myapp")), "."],
-            cwd=c.root / "lab/images/myapp", **GO_ENV),
+            cwd=c.root / "lab/images/myapp", env=GO_ENV),
              inputs=("lab/images/myapp/main.go", "lab/images/myapp/go.mod"), files=("bin/myapp",)),
         Step("c-pause", lambda c: c.run(
             ["gcc", "-static", "-Os", "-s", "-o", str(b(c, "pause")), str(c.root / "lab/images/pause/pause.c")]),
@@ -142,8 +147,7 @@ def all_steps(pins: Pins = PINS) -> list[Step]:
 
     for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
         steps.append(Step(
-            f"image-{name}", lambda c, n=name: docker_build(
-                c, tag(n, pins.kubernetes), "component", {n: c.cache / k8s / n}, BIN=n),
+            f"image-{name}", _component_builder(tag(name, pins.kubernetes), name, k8s),
             inputs=("lab/images/component",), deps=("go-kubernetes",), image=tag(name, pins.kubernetes)))
     steps += [
         Step("image-kube-proxy", lambda c: docker_build(

@@ -72,6 +72,26 @@ class KindLab:
             tools.binary(name)
         if not run(["docker", "image", "inspect", self.spec.image]).ok:
             raise HostError(f"The node image {self.spec.image} is not built: {tools.BUILD_HINT}.")
+        clash = self._network_clash()
+        if clash:
+            raise HostError(clash)
+
+    def _network_clash(self) -> str | None:
+        """Another Docker network on the lab's subnet (e.g. a kept lab of another name)."""
+        names = run(["docker", "network", "ls", "--format", "{{.Name}}"]).stdout.split()
+        lab_net = ipaddress.ip_network(self.spec.network)
+        for name in names:
+            if name == self.network:
+                continue
+            found = run(["docker", "network", "inspect", "-f",
+                         "{{range .IPAM.Config}}{{.Subnet}} {{end}}", name])
+            for subnet in found.stdout.split():
+                net = ipaddress.ip_network(subnet, strict=False)
+                if net.version == 4 and net.overlaps(lab_net):
+                    return (f"The lab network {lab_net} overlaps Docker network {name} ({subnet}); "
+                            f"if it belongs to a kept lab, delete that lab first (kind delete cluster "
+                            f"--name {name.removeprefix('svclab-')}; docker network rm {name}).")
+        return None
 
     def up(self) -> None:
         self.preflight()

@@ -104,7 +104,7 @@ def test_ipvs_blocked_by_missing_ip_vs(host_facts: HostFacts) -> None:
     assert check(host_facts, "ipvs") == [
         "kube-proxy's IPVS mode needs the kernel's ip_vs support, and kernel 6.18.44-fc-v657 "
         "has none (no /proc/net/ip_vs; /proc/config.gz: CONFIG_IP_VS is not set): use "
-        "--proxy-mode iptables or nftables, or the VM lab (--lab vm) whose kernel has ip_vs."
+        "--proxy-mode iptables or nftables on this host, or run the IPVS lab on a host whose kernel has ip_vs."
     ]
 
 

@@ -1,0 +1,66 @@
+"""ClusterIP (seed 000): a stable virtual IP that spreads requests over the ready pods."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from svclab.expect import reaches_all, round_robin, uniform_random, verify
+from svclab.facts import service_facts
+from svclab.fixtures import LiveLab
+from svclab.jig import Jig, Pod, Probe
+from svclab.parsers import find_virtual, parse_ipvsadm
+from svclab.probes import Batch
+
+REQUESTS = 300
+
+
+@pytest.fixture(scope="module")
+def clusterip(jig: Jig, myapp: list[Pod]) -> str:
+    svc = jig.create_service("myapp-clusterip")
+    jig.wait_endpoints("myapp-clusterip", [p.ip for p in myapp])
+    return str(svc["spec"]["clusterIP"])
+
+
+@pytest.fixture(scope="module")
+def batch(probe: Probe, clusterip: str) -> Batch:
+    return probe.curl(f"http://{clusterip}/hostname.html", REQUESTS)
+
+
+def test_clusterip_is_inside_the_service_subnet(lab: LiveLab, clusterip: str) -> None:
+    assert ipaddress.ip_address(clusterip) in ipaddress.ip_network(lab.spec.service_subnet)
+
+
+def test_requests_reach_every_ready_pod(lab: LiveLab, jig: Jig, myapp: list[Pod], batch: Batch) -> None:
+    verify(reaches_all(batch, [p.name for p in myapp]), service_facts(lab, jig, "myapp-clusterip"))
+
+
+@pytest.mark.requires_proxy_mode("ipvs", reason="IPVS rr cycles through the pods")
+def test_ipvs_rr_cycles_through_the_pods(myapp: list[Pod], batch: Batch) -> None:
+    verify(round_robin(batch, [p.name for p in myapp]))
+
+
+@pytest.mark.requires_proxy_mode("iptables", "nftables", reason="iptables/nftables choose at random")
+def test_iptables_and_nftables_spread_at_random(myapp: list[Pod], batch: Batch) -> None:
+    verify(uniform_random(batch, [p.name for p in myapp]))
+
+
+@pytest.mark.requires_proxy_mode("ipvs", reason="ipvsadm shows IPVS virtual servers")
+def test_ipvs_virtual_server_lists_exactly_the_endpoints(lab: LiveLab, jig: Jig, clusterip: str) -> None:
+    assert lab.shell is not None
+    want = sorted(jig.endpoints("myapp-clusterip"))
+    for node in lab.nodes:
+        dump = lab.shell.node_run(node.name, ["ipvsadm", "-Ln"])
+        vs = find_virtual(parse_ipvsadm(dump.stdout), clusterip, 80)
+        got = sorted(r.address for r in vs.real_servers) if vs else None
+        assert got == want, f"{node.name}: real servers {got}, endpoints {want}\n{dump.describe()}"
+        assert vs is not None and vs.scheduler == lab.spec.ipvs_scheduler
+
+
+def test_clusterip_stays_when_pods_are_recreated(jig: Jig, clusterip: str, myapp: list[Pod]) -> None:
+    jig.run("delete", "pod", myapp[0].name, "--wait=false").check("kubectl delete pod")
+    pods = jig.wait_ready_pods({"app": "myapp", "release": "v1"}, 3)
+    assert myapp[0].name not in [p.name for p in pods]
+    assert jig.get("service", "myapp-clusterip")["spec"]["clusterIP"] == clusterip
+    jig.wait_endpoints("myapp-clusterip", [p.ip for p in pods])

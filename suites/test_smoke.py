@@ -1,0 +1,23 @@
+"""Smoke: the lab is what the spec asked for, and myapp runs on it."""
+
+from __future__ import annotations
+
+from svclab.fixtures import LiveLab
+from svclab.jig import Pod
+
+
+def test_lab_has_the_requested_ready_nodes(lab: LiveLab) -> None:
+    ready = lab.kubectl.run("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=60s")
+    assert ready.ok, ready.describe()
+    assert len(lab.nodes) == lab.spec.nodes, f"expected {lab.spec.nodes} nodes, found {lab.nodes}"
+    assert [n.role for n in lab.nodes].count("control-plane") == 1
+
+
+def test_proxy_mode_in_force_is_the_requested_one(lab: LiveLab) -> None:
+    assert lab.proxy.mismatch() is None, lab.proxy.mismatch()
+    assert set(lab.proxy.observed) == {n.name for n in lab.nodes}
+
+
+def test_myapp_pods_are_ready_on_more_than_one_node(myapp: list[Pod]) -> None:
+    assert len(myapp) == 3 and all(p.ready for p in myapp), myapp
+    assert len({p.node for p in myapp}) > 1, f"all myapp pods on one node: {myapp}"

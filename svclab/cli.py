@@ -1,0 +1,97 @@
+"""`svclab run`: the suites against a lab per kube-proxy mode, with a summary of each.
+
+A mode this host cannot run (IPVS without ip_vs in the kernel) is reported as not
+run, with the host's reason, never as passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from svclab import hostcheck, progress
+from svclab.assets import repo_root
+from svclab.spec import PROXY_MODES
+
+
+@dataclass
+class ModeRun:
+    mode: str
+    status: str  # passed | failed | not run
+    reason: str = ""
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+    skips: list[str] = field(default_factory=list)
+
+
+def junit_counts(path: Path) -> tuple[dict[str, int], list[str]]:
+    if not path.exists():
+        return {}, []
+    root = ET.parse(path).getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    if suite is None:
+        return {}, []
+    counts = {k: int(suite.get(k, "0")) for k in ("tests", "failures", "errors", "skipped")}
+    counts["passed"] = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
+    skips = [f"{case.get('name')}: {skip.get('message', '')}"
+             for case in suite.iter("testcase") for skip in case.iter("skipped")]
+    return counts, skips
+
+
+def run_mode(mode: str, reports: Path, extra: list[str]) -> ModeRun:
+    problems = hostcheck.check(hostcheck.gather(), mode, "kind")
+    if problems:
+        return ModeRun(mode, "not run", " ".join(problems))
+    junit = reports / mode / "junit.xml"
+    argv = [sys.executable, "-m", "pytest", str(repo_root() / "suites"), "-p", "no:cacheprovider",
+            "--proxy-mode", mode, "--lab", f"kind:svclab-{mode}", "--junitxml", str(junit),
+            "--svclab-report-dir", str(reports / mode), "-q", *extra]
+    progress.say(f"suites with kube-proxy in {mode} mode: {' '.join(argv[1:])}")
+    start = time.monotonic()
+    rc = subprocess.call(argv)
+    counts, skips = junit_counts(junit)
+    status = "passed" if rc == 0 and counts.get("passed", 0) > 0 else "failed"
+    reason = "" if status == "passed" else f"pytest exit code {rc}" + (" (no tests ran)" if rc == 5 else "")
+    return ModeRun(mode, status, reason, time.monotonic() - start, counts, skips)
+
+
+def summary(runs: list[ModeRun]) -> str:
+    lines = ["# svclab run", "", "| kube-proxy mode | result | passed | failed | skipped | seconds |",
+             "|---|---|---|---|---|---|"]
+    for r in runs:
+        c = r.counts
+        bad = c.get("failures", 0) + c.get("errors", 0)
+        lines.append(f"| {r.mode} | {r.status} | {c.get('passed', '-')} | {bad if c else '-'} | "
+                     f"{c.get('skipped', '-')} | {r.seconds:.0f} |")
+    for r in runs:
+        if r.reason:
+            lines += ["", f"**{r.mode}: {r.status}.** {r.reason}"]
+        if r.skips:
+            lines += ["", f"Skipped in {r.mode} mode:", *(f"- {s}" for s in r.skips)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="svclab")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the suites against a lab per kube-proxy mode")
+    run.add_argument("--modes", nargs="+", choices=PROXY_MODES, default=list(PROXY_MODES))
+    run.add_argument("--reports", type=Path, default=Path("reports"))
+    run.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
+    args = parser.parse_args(argv)
+    args.reports.mkdir(parents=True, exist_ok=True)
+    runs = [run_mode(mode, args.reports, args.pytest_args) for mode in args.modes]
+    text = summary(runs)
+    (args.reports / "summary.md").write_text(text)
+    print(text)
+    ran = [r for r in runs if r.status != "not run"]
+    return 0 if ran and all(r.status == "passed" for r in ran) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

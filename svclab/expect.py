@@ -1,0 +1,114 @@
+"""Named expectations: each compares what should happen with what did, and a failed
+one prints both side by side with the raw output and the command that reproduces it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from svclab.probes import Batch
+from svclab.result import CommandResult
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    ok: bool
+    expected: str
+    observed: str
+    evidence: tuple[CommandResult, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def report(self, facts: str = "") -> str:
+        lines = [f"{self.name}: {'holds' if self.ok else 'does NOT hold'}",
+                 f"  expected: {self.expected}", f"  observed: {self.observed}"]
+        lines += [f"  note: {n}" for n in self.notes]
+        for result in self.evidence:
+            lines += ["  raw output and the command that reproduces it:", result.describe(tail=40)]
+        if facts:
+            lines += ["  facts about the Service (the troubleshooting checklist):", facts]
+        return "\n".join(lines)
+
+
+def verify(verdict: Verdict, facts: Callable[[], str] | None = None) -> Verdict:
+    """Fail the calling test with the verdict's report unless it holds."""
+    __tracebackhide__ = True
+    if not verdict.ok:
+        raise AssertionError(verdict.report(facts() if facts else ""))
+    return verdict
+
+
+def _table(counts: dict[str, int], pods: Sequence[str]) -> str:
+    names = sorted(set(pods) | set(counts))
+    return ", ".join(f"{n}={counts.get(n, 0)}" for n in names)
+
+
+def reaches_all(batch: Batch, pods: Sequence[str]) -> Verdict:
+    """Every request answered, and every ready pod answered at least once."""
+    counts = dict(batch.counts())
+    failed = batch.failed()
+    missing = [p for p in pods if p not in counts]
+    strangers = [n for n in counts if n not in pods]
+    ok = not failed and not missing and not strangers
+    return Verdict(
+        "reaches every ready pod", ok,
+        f"{len(batch.answers)} answers from exactly {sorted(pods)}",
+        f"{_table(counts, pods)}; failures: {len(failed)}"
+        + (f" (curl exits {sorted({a.exitcode for a in failed})})" if failed else ""),
+        (batch.command,),
+    )
+
+
+def round_robin(batch: Batch, pods: Sequence[str]) -> Verdict:
+    """IPVS rr from one client: counts differ by at most one and every window of
+    len(pods) consecutive answers names each pod once (the cycle order is free)."""
+    seq = batch.sequence()
+    counts = dict(batch.counts())
+    spread = max(counts.values(), default=0) - min((counts.get(p, 0) for p in pods), default=0)
+    n = len(pods)
+    broken = [i for i in range(len(seq) - n + 1) if sorted(seq[i:i + n]) != sorted(pods)]
+    ok = spread <= 1 and not broken and not batch.failed()
+    where = f"; first broken window at request {broken[0]}: {seq[broken[0]:broken[0] + n]}" if broken else ""
+    return Verdict("rr cycles through the pods", ok,
+                   f"per-pod counts within 1 and each run of {n} answers names all {n} pods",
+                   f"{_table(counts, pods)}{where}", (batch.command,))
+
+
+def chi_square_p(counts: Sequence[int]) -> float:
+    """p-value of Pearson's goodness-of-fit test against equal shares."""
+    total, k = sum(counts), len(counts)
+    if k < 2 or total == 0:
+        return 1.0
+    exp = total / k
+    stat = sum((c - exp) ** 2 / exp for c in counts)
+    return _chi2_sf(stat, k - 1)
+
+
+def _chi2_sf(x: float, dof: int) -> float:
+    """Survival function of chi-square (regularized upper gamma, series for small dof)."""
+    a, z = dof / 2.0, x / 2.0
+    if z <= 0:
+        return 1.0
+    term = total = 1.0 / a  # lower incomplete gamma series
+    for i in range(1, 500):
+        term *= z / (a + i)
+        total += term
+        if term < total * 1e-12:
+            break
+    lower = total * math.exp(-z + a * math.log(z) - math.lgamma(a))
+    return max(0.0, 1.0 - lower)
+
+
+RANDOM_ALPHA = 0.001
+
+
+def uniform_random(batch: Batch, pods: Sequence[str], alpha: float = RANDOM_ALPHA) -> Verdict:
+    """iptables/nftables pick a backend at random: every pod answers and the counts pass
+    a chi-square goodness-of-fit test against equal shares at significance `alpha`."""
+    counts = dict(batch.counts())
+    p = chi_square_p([counts.get(pod, 0) for pod in pods])
+    ok = p >= alpha and not batch.failed() and all(counts.get(pod) for pod in pods)
+    return Verdict("random spread over the pods", ok,
+                   f"all {len(pods)} pods answer, chi-square p >= {alpha}",
+                   f"{_table(counts, pods)}; p = {p:.4f}", (batch.command,))

@@ -1,0 +1,113 @@
+"""pytest glue: options with ini keys and environment variables, markers, early checks.
+
+Settings are read in this order: command line, environment (SVCLAB_*), ini file,
+default. A spec mistake or a host that cannot run the lab ends the run with one
+sentence before anything is provisioned.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from svclab import fixtures, progress
+from svclab.errors import SvclabError
+from svclab.fixtures import SPEC_KEY, LiveLab
+from svclab.spec import PROXY_MODES, from_settings
+
+pytest_plugins = ["svclab.fixtures"]
+
+# option dest -> (flag, spec field, help, default)
+OPTIONS: dict[str, tuple[str, str, str, str]] = {
+    "lab": ("--lab", "lab", "lab provider spec: kind, kind:NAME or existing:KUBECONFIG", "kind"),
+    "proxy_mode": ("--proxy-mode", "proxy_mode", f"kube-proxy mode: {', '.join(PROXY_MODES)}", "ipvs"),
+    "lab_image": ("--lab-image", "node_image", "node image (default: svclab.local/node:<k8s>)", ""),
+    "lab_nodes": ("--lab-nodes", "nodes", "number of nodes, the first is the control plane", "3"),
+    "ipvs_scheduler": ("--ipvs-scheduler", "ipvs_scheduler", "IPVS scheduler", "rr"),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("svclab", "svclab lab")
+    for dest, (flag, _, help_text, default) in OPTIONS.items():
+        group.addoption(flag, dest=dest, default=None,
+                        help=f"{help_text} (ini svclab_{dest}, env SVCLAB_{dest.upper()})")
+        parser.addini(f"svclab_{dest}", help_text, default=default)
+    group.addoption("--keep-lab", dest="keep_lab", action="store_true", default=None,
+                    help="keep the lab after the run; the next run reuses it "
+                         "(ini svclab_keep_lab, env SVCLAB_KEEP_LAB)")
+    parser.addini("svclab_keep_lab", "keep the lab after the run", type="bool", default=False)
+    group.addoption("--svclab-report-dir", dest="svclab_report_dir", default="reports",
+                    help="where lab logs and reports are written (default: reports)")
+
+
+def setting(config: pytest.Config, dest: str) -> Any:
+    value = config.getoption(dest)
+    if value is None:
+        value = os.environ.get(f"SVCLAB_{dest.upper()}") or config.getini(f"svclab_{dest}")
+    return value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requires_proxy_mode(*modes, reason=None): run only where kube-proxy's mode in "
+        "force is one of modes; elsewhere skip, saying which mode is in force")
+    config.addinivalue_line("markers", "lab: the test needs the live lab")
+    settings: dict[str, Any] = {OPTIONS[d][1]: setting(config, d) for d in OPTIONS}
+    keep = setting(config, "keep_lab")
+    settings["keep"] = keep if isinstance(keep, bool) else str(keep).lower() in ("1", "true", "yes")
+    config.option.keep_lab = settings["keep"]
+    try:
+        config.stash[SPEC_KEY] = from_settings(settings)
+    except SvclabError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    signal.signal(signal.SIGTERM, _terminate)
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        progress.uncaptured = capman.global_and_fixture_disabled
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """A CI time-out sends SIGTERM: unwind like Ctrl-C so the lab is torn down."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Check the host once, before any lab is provisioned, if a selected test needs one."""
+    if not any("lab" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    spec = session.config.stash[SPEC_KEY]
+    try:
+        from svclab.providers import make_lab
+
+        make_lab(spec).preflight()
+    except SvclabError as exc:
+        pytest.exit(f"svclab: {exc}", returncode=4)
+
+
+def _marker_modes(marker: pytest.Mark) -> tuple[str, ...]:
+    modes = tuple(marker.args)
+    bad = [m for m in modes if m not in PROXY_MODES]
+    if not modes or bad:
+        raise pytest.UsageError(
+            f"requires_proxy_mode takes one or more of {', '.join(PROXY_MODES)}; got {modes!r}.")
+    return modes
+
+
+@pytest.fixture(autouse=True)
+def _svclab_proxy_mode_gate(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("requires_proxy_mode")
+    if marker is None:
+        return
+    modes = _marker_modes(marker)
+    live: LiveLab = request.getfixturevalue("lab")
+    if live.mode not in modes:
+        why = marker.kwargs.get("reason") or f"checks {'/'.join(modes)} behaviour"
+        pytest.skip(f"{why}; this lab runs kube-proxy in {live.mode} mode")
+
+
+__all__ = ["fixtures"]

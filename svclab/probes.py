@@ -1,0 +1,85 @@
+"""Probes make traffic and return what happened; they never assert.
+
+A batch of HTTP requests is one exec: a single curl process given the URL N times,
+each request on a new connection (`Connection: close`), so the proxy chooses a
+backend for each one. curl's per-transfer JSON write-out carries the exit code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from svclab.result import CommandResult
+
+MARK = "##SVCLAB "
+MAX_REQUESTS = 1000  # every request loop is bounded in count ...
+REQUEST_TIMEOUT = 2.0  # ... and in time
+
+Runner = Callable[[Sequence[str], float], CommandResult]
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: str
+    http_code: int
+    exitcode: int  # curl's: 0 ok, 7 refused, 28 timed out
+    seconds: float
+    remote: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    url: str
+    answers: tuple[Answer, ...]
+    command: CommandResult
+
+    def ok(self) -> tuple[Answer, ...]:
+        return tuple(a for a in self.answers if a.exitcode == 0 and a.http_code == 200)
+
+    def failed(self) -> tuple[Answer, ...]:
+        return tuple(a for a in self.answers if a.exitcode != 0 or a.http_code != 200)
+
+    def counts(self) -> Counter[str]:
+        return Counter(a.body for a in self.ok())
+
+    def sequence(self) -> list[str]:
+        return [a.body if a.exitcode == 0 else f"curl exit {a.exitcode}" for a in self.answers]
+
+
+def curl_argv(url: str, count: int, timeout: float = REQUEST_TIMEOUT) -> list[str]:
+    if not 1 <= count <= MAX_REQUESTS:
+        raise ValueError(f"a batch is 1 to {MAX_REQUESTS} requests, not {count}")
+    return ["curl", "-s", "-H", "Connection: close", "--max-time", str(timeout),
+            "-w", f"\n{MARK}%{{json}}\n", *([url] * count)]
+
+
+def parse_batch(url: str, result: CommandResult) -> Batch:
+    """Split curl's output into one Answer per transfer (bodies are stripped)."""
+    answers: list[Answer] = []
+    body: list[str] = []
+    for line in result.stdout.splitlines():
+        if line.startswith(MARK):
+            info = json.loads(line[len(MARK):])
+            answers.append(Answer(
+                body="\n".join(body).strip(), http_code=int(info.get("http_code") or 0),
+                exitcode=int(info.get("exitcode") or 0), seconds=float(info.get("time_total") or 0),
+                remote=str(info.get("remote_ip") or ""),
+            ))
+            body = []
+        else:
+            body.append(line)
+    return Batch(url, tuple(answers), result)
+
+
+def curl_batch(run: Runner, url: str, count: int) -> Batch:
+    """`count` GETs of url through `run` (a pod or container exec); one process in all."""
+    budget = count * REQUEST_TIMEOUT + 30
+    return parse_batch(url, run(curl_argv(url, count), budget))
+
+
+def dig_argv(name: str, rtype: str = "A", server: str | None = None) -> list[str]:
+    argv = ["dig", "+tries=1", "+time=2", "-t", rtype, name]
+    return [*argv, f"@{server}"] if server else argv

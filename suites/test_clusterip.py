@@ -17,9 +17,10 @@ REQUESTS = 300
 
 
 @pytest.fixture(scope="module")
-def clusterip(jig: Jig, myapp: list[Pod]) -> str:
+def clusterip(jig: Jig, probe: Probe, myapp: list[Pod]) -> str:
     svc = jig.create_service("myapp-clusterip")
     jig.wait_endpoints("myapp-clusterip", [p.ip for p in myapp])
+    probe.wait_answers(f"http://{svc['spec']['clusterIP']}/hostname.html")
     return str(svc["spec"]["clusterIP"])
 
 

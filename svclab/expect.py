@@ -60,6 +60,15 @@ def reaches_all(batch: Batch, pods: Sequence[str]) -> Verdict:
     )
 
 
+def one_pod(batch: Batch) -> Verdict:
+    """Session affinity ClientIP: every answer from the same pod, none failed."""
+    counts = dict(batch.counts())
+    ok = len(counts) == 1 and not batch.failed()
+    return Verdict("one client stays on one pod", ok,
+                   f"all {len(batch.answers)} answers from a single pod",
+                   f"{_table(counts, list(counts))}; failures: {len(batch.failed())}", (batch.command,))
+
+
 def round_robin(batch: Batch, pods: Sequence[str]) -> Verdict:
     """IPVS rr from one client: counts differ by at most one and every window of
     len(pods) consecutive answers names each pod once (the cycle order is free)."""

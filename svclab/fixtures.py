@@ -153,3 +153,14 @@ def nodes(lab: LiveLab) -> dict[str, Any]:
 
 
 SPEC_KEY = pytest.StashKey[LabSpec]()
+
+
+@pytest.fixture(scope="module")
+def outside(lab: LiveLab, namespace: str) -> Iterator[Any]:
+    """A client outside the cluster on the lab network (kind labs); removed afterwards."""
+    start = getattr(lab.provider, "start_client", None)
+    if start is None:
+        pytest.skip(f"the {lab.spec.provider} provider has no client outside the cluster")
+    client = start(namespace)
+    yield client
+    client.stop()

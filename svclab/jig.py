@@ -158,6 +158,21 @@ class Probe:
     def run(self, argv: list[str] | tuple[str, ...], timeout: float = 60) -> CommandResult:
         return self.kubectl.exec(self.name, self.namespace, list(argv), timeout=timeout)
 
+    def wait_answers(self, url: str, timeout: float = 30) -> None:
+        """Wait until one request to url succeeds: kube-proxy has programmed the Service."""
+        wait_for(lambda: self.curl(url, 1).ok(), what=f"{url} answers from {self.name}",
+                 timeout=timeout, interval=0.5)
+
+    def wait_only(self, url: str, names: list[str], timeout: float = 30) -> None:
+        """Wait until a small batch is answered by exactly `names`: the data plane caught up."""
+        want = set(names)
+
+        def caught_up() -> bool:
+            batch = self.curl(url, 4 * len(names))
+            return not batch.failed() and set(batch.counts()) == want
+
+        wait_for(caught_up, what=f"{url} answered only by {sorted(want)}", timeout=timeout, interval=0.5)
+
     def curl(self, url: str, count: int) -> Batch:
         return curl_batch(lambda argv, t: self.run(list(argv), t), url, count)
 

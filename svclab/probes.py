@@ -2,12 +2,11 @@
 
 A batch of HTTP requests is one exec: a single curl process given the URL N times,
 each request on a new connection (`Connection: close`), so the proxy chooses a
-backend for each one. curl's per-transfer JSON write-out carries the exit code.
+backend for each one. curl's per-transfer write-out line carries the exit code.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from svclab.result import CommandResult
 
 MARK = "##SVCLAB "
+WRITE_OUT = "code=%{http_code} exit=%{exitcode} time=%{time_total} remote=%{remote_ip}"
 MAX_REQUESTS = 1000  # every request loop is bounded in count ...
 REQUEST_TIMEOUT = 2.0  # ... and in time
 
@@ -53,7 +53,7 @@ def curl_argv(url: str, count: int, timeout: float = REQUEST_TIMEOUT) -> list[st
     if not 1 <= count <= MAX_REQUESTS:
         raise ValueError(f"a batch is 1 to {MAX_REQUESTS} requests, not {count}")
     return ["curl", "-s", "-H", "Connection: close", "--max-time", str(timeout),
-            "-w", f"\n{MARK}%{{json}}\n", *([url] * count)]
+            "-w", f"\n{MARK}{WRITE_OUT}\n", *([url] * count)]
 
 
 def parse_batch(url: str, result: CommandResult) -> Batch:
@@ -62,11 +62,11 @@ def parse_batch(url: str, result: CommandResult) -> Batch:
     body: list[str] = []
     for line in result.stdout.splitlines():
         if line.startswith(MARK):
-            info = json.loads(line[len(MARK):])
+            info = dict(f.split("=", 1) for f in line[len(MARK):].split() if "=" in f)
             answers.append(Answer(
-                body="\n".join(body).strip(), http_code=int(info.get("http_code") or 0),
-                exitcode=int(info.get("exitcode") or 0), seconds=float(info.get("time_total") or 0),
-                remote=str(info.get("remote_ip") or ""),
+                body="\n".join(body).strip(), http_code=int(info.get("code") or 0),
+                exitcode=int(info.get("exit") or 0), seconds=float(info.get("time") or 0),
+                remote=info.get("remote", ""),
             ))
             body = []
         else:

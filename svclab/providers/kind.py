@@ -11,6 +11,7 @@ import ipaddress
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_kind import KindCluster
@@ -46,10 +47,27 @@ def dns_server(spec: LabSpec) -> str:
     return str(ipaddress.ip_network(spec.service_subnet)[10])
 
 
-def addons_manifest(spec: LabSpec, records: dict[str, str] | None = None) -> str:
+def lab_zone_records(spec: LabSpec) -> dict[str, str]:
+    """The lab zone answers the seeds' ExternalName target with the lab's first external IP."""
+    return {"my": spec.external_ips[0]} if spec.external_ips else {}
+
+
+def addons_manifest(spec: LabSpec) -> str:
     dns = {"domain": CLUSTER_DOMAIN, "lab_zone": LAB_ZONE, "server": dns_server(spec),
-           "records": records or {}}
+           "records": lab_zone_records(spec)}
     return render("fixtures", "manifests", "addons.yaml.j2", images=lab_images(), dns=dns)
+
+
+@dataclass(frozen=True)
+class OutsideClient:
+    container: str
+
+    def run(self, argv: Sequence[str], timeout: float = 60.0) -> CommandResult:
+        return run(["docker", "exec", self.container, *argv], where=f"client/{self.container}",
+                   timeout=timeout)
+
+    def stop(self) -> None:
+        run(["docker", "rm", "-f", self.container])
 
 
 class KindLab:
@@ -135,6 +153,16 @@ class KindLab:
 
     def testinfra_spec(self, node: str) -> str:
         return f"docker://{node}"
+
+    # -- a client outside the cluster, on the lab network ------------------------------
+    def start_client(self, name: str) -> OutsideClient:
+        """A probe container on the lab's Docker network, allowed to set its own routes."""
+        container = f"{self.network}-{name}"
+        run(["docker", "rm", "-f", container])
+        run(["docker", "run", "-d", "--name", container, "--network", self.network,
+             "--cap-add", "NET_ADMIN", "--label", f"svclab.lab={self.spec.name}",
+             lab_images().probe, "sleep", "infinity"]).check("docker run (outside client)")
+        return OutsideClient(container)
 
     # -- helpers -------------------------------------------------------------------
     def kubectl(self) -> Kubectl:

@@ -1,7 +1,8 @@
 // myapp answers like the seeds' workload: GET / names the version and links
 // hostname.html; GET /hostname.html returns the pod's name. It listens on every
 // port in MYAPP_PORTS (default 80), so a test can make a pod declare one port and
-// listen on another.
+// listen on another. GET /admin/ready?state=0 makes / and /hostname.html answer 503
+// (so a readiness probe on them fails) until /admin/ready?state=1.
 package main
 
 import (
@@ -12,11 +13,15 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-var version = "v1"
+var (
+	version = "v1"
+	ready   atomic.Bool
+)
 
 func main() {
 	if v := os.Getenv("MYAPP_VERSION"); v != "" {
@@ -26,13 +31,31 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	ready.Store(true)
 	mux := http.NewServeMux()
+	mux.HandleFunc("/admin/ready", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("state") {
+		case "0":
+			ready.Store(false)
+		case "1":
+			ready.Store(true)
+		}
+		fmt.Fprintf(w, "%s ready=%t\n", host, ready.Load())
+	})
 	mux.HandleFunc("/hostname.html", func(w http.ResponseWriter, r *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
 		fmt.Fprintln(w, host)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" && r.URL.Path != "/index.html" {
 			http.NotFound(w, r)
+			return
+		}
+		if !ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintf(w, "Hello MyApp | Version: %s | <a href=\"hostname.html\">Pod Name</a>\n", version)

@@ -1,0 +1,52 @@
+"""Session affinity: ClientIP keeps one client on one pod; None spreads.
+
+Timeouts: IPVS does not honour affinity timeouts below about 120 s (kubernetes issue
+89358), so these checks keep the default (10800 s), which holds in every mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from svclab.expect import one_pod, reaches_all, verify
+from svclab.facts import service_facts
+from svclab.fixtures import LiveLab
+from svclab.jig import Jig, Pod, Probe
+
+REQUESTS = 60
+
+
+def affinity(mode: str) -> object:
+    return lambda s: s["spec"].update(sessionAffinity=mode)
+
+
+@pytest.fixture(scope="module")
+def ips(jig: Jig, probe: Probe, myapp: list[Pod]) -> dict[str, str]:
+    out = {}
+    for mode in ("ClientIP", "None"):
+        name = f"myapp-affinity-{mode.lower()}"
+        svc = jig.create_service(name, tweak=affinity(mode))  # type: ignore[arg-type]
+        jig.wait_endpoints(name, [p.ip for p in myapp])
+        out[mode] = str(svc["spec"]["clusterIP"])
+        probe.wait_answers(f"http://{out[mode]}/hostname.html")
+    return out
+
+
+def test_clientip_keeps_one_client_on_one_pod(lab: LiveLab, jig: Jig, probe: Probe,
+                                               ips: dict[str, str]) -> None:
+    batch = probe.curl(f"http://{ips['ClientIP']}/hostname.html", REQUESTS)
+    verify(one_pod(batch), service_facts(lab, jig, "myapp-affinity-clientip"))
+
+
+def test_none_spreads_over_every_pod(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod],
+                                     ips: dict[str, str]) -> None:
+    batch = probe.curl(f"http://{ips['None']}/hostname.html", REQUESTS)
+    verify(reaches_all(batch, [p.name for p in myapp]), service_facts(lab, jig, "myapp-affinity-none"))
+
+
+def test_only_none_and_clientip_exist(jig: Jig, myapp: list[Pod]) -> None:
+    import json
+
+    bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad-affinity"},
+           "spec": {"selector": {"app": "myapp"}, "sessionAffinity": "Cookie", "ports": [{"port": 80}]}}
+    result = jig.kubectl.run("create", "-n", jig.namespace, "-f", "-", stdin=json.dumps(bad))
+    assert not result.ok and "Unsupported value" in result.stderr, result.describe()

@@ -1,0 +1,50 @@
+"""externalIPs (seed 000): an address of the lab's own network, routed by the lab to a
+node (Kubernetes does not route it), reaches every pod from outside the cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from svclab.expect import reaches_all, verify
+from svclab.facts import service_facts
+from svclab.fixtures import LiveLab
+from svclab.jig import Jig, Pod
+from svclab.parsers import find_virtual, parse_ipvsadm
+from svclab.probes import curl_batch
+
+REQUESTS = 90
+
+
+@pytest.fixture(scope="module")
+def external_ip(lab: LiveLab, jig: Jig, myapp: list[Pod], outside: Any) -> str:
+    address = lab.spec.external_ips[0]
+    jig.create_service("myapp-externalip", tweak=lambda s: s["spec"].update(externalIPs=[address]))
+    jig.wait_endpoints("myapp-externalip", [p.ip for p in myapp])
+    worker = next(n for n in lab.nodes if n.role == "worker")
+    route = outside.run(["ip", "route", "replace", f"{address}/32", "via", worker.address])
+    assert route.ok, route.describe()
+    return address
+
+
+def test_external_ip_column_shows_the_address(jig: Jig, external_ip: str) -> None:
+    assert jig.get("service", "myapp-externalip")["spec"]["externalIPs"] == [external_ip]
+
+
+def test_external_ip_reaches_every_pod_from_outside(lab: LiveLab, jig: Jig, outside: Any,
+                                                    myapp: list[Pod], external_ip: str) -> None:
+    url = f"http://{external_ip}/hostname.html"
+    from svclab.wait import wait_for
+
+    wait_for(lambda: curl_batch(outside.run, url, 1).ok(), what=f"{url} answers", timeout=30, interval=0.5)
+    verify(reaches_all(curl_batch(outside.run, url, REQUESTS), [p.name for p in myapp]),
+           service_facts(lab, jig, "myapp-externalip"))
+
+
+@pytest.mark.requires_proxy_mode("ipvs", reason="IPVS lists a virtual server for the external IP")
+def test_ipvs_has_a_virtual_server_for_the_external_ip(lab: LiveLab, external_ip: str) -> None:
+    assert lab.shell is not None
+    for node in lab.nodes:
+        dump = lab.shell.node_run(node.name, ["ipvsadm", "-Ln"])
+        assert find_virtual(parse_ipvsadm(dump.stdout), external_ip, 80), dump.describe()

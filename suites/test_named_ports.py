@@ -1,0 +1,80 @@
+"""Named target ports (seed 002): `targetPort: http` follows each pod's own number for
+the name. While one pod declares a number its process does not listen on, that pod's
+share of connections is refused; once it listens there, all succeed, and the port can
+move without touching the Service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from svclab.expect import reaches_all, verify
+from svclab.facts import service_facts
+from svclab.fixtures import LiveLab
+from svclab.jig import Jig, Pod, Probe, myapp_deployment
+
+REQUESTS = 90
+LABELS = {"app": "named", "release": "v1"}
+
+
+def variant(name: str, replicas: int, declared: int, listens: str) -> Callable[[dict[str, Any]], None]:
+    """myapp without a readiness probe (as in the seed), declaring `http` = declared."""
+
+    def tweak(d: dict[str, Any]) -> None:
+        d["metadata"]["name"] = name
+        d["spec"]["replicas"] = replicas
+        d["spec"]["selector"]["matchLabels"] = {**LABELS, "variant": name}
+        d["spec"]["template"]["metadata"]["labels"] = {**LABELS, "variant": name}
+        container = d["spec"]["template"]["spec"]["containers"][0]
+        container.pop("readinessProbe")
+        container["ports"] = [{"name": "http", "containerPort": declared}]
+        container["env"] = [{"name": "MYAPP_PORTS", "value": listens}]
+
+    return tweak
+
+
+@pytest.fixture(scope="module")
+def setup(jig: Jig, probe: Probe) -> tuple[str, list[Pod], list[Pod]]:
+    jig.apply(myapp_deployment(), variant("named-good", 2, 80, "80"))
+    jig.apply(myapp_deployment(), variant("named-odd", 1, 8080, "80"))  # declares 8080, listens on 80
+    good = jig.wait_ready_pods({"variant": "named-good"}, 2)
+    odd = jig.wait_ready_pods({"variant": "named-odd"}, 1)
+    svc = jig.create_service("myapp-named", target="http", tweak=lambda s: s["spec"].update(selector=LABELS))
+    jig.wait_endpoints("myapp-named", [p.ip for p in good + odd])
+    ip = str(svc["spec"]["clusterIP"])
+    probe.wait_answers(f"http://{ip}/hostname.html")
+    return ip, good, odd
+
+
+def test_the_pod_not_listening_on_its_declared_port_refuses_its_share(
+        lab: LiveLab, jig: Jig, probe: Probe, setup: tuple[str, list[Pod], list[Pod]]) -> None:
+    ip, good, odd = setup
+    batch = probe.curl(f"http://{ip}/hostname.html", REQUESTS)
+    failed = batch.failed()
+    assert set(batch.counts()) == {p.name for p in good}, service_facts(lab, jig, "myapp-named")()
+    assert failed and {a.exitcode for a in failed} == {7}, (
+        f"expected: a share of connections refused (curl exit 7) by {odd[0].name}\n"
+        f"observed: {len(failed)} failures, exits {sorted({a.exitcode for a in failed})}")
+    share = len(failed) / REQUESTS
+    assert 0.1 < share < 0.6, f"refused share {share:.2f}, expected about 1/3"
+
+
+def test_after_the_fix_every_connection_succeeds(
+        lab: LiveLab, jig: Jig, probe: Probe, setup: tuple[str, list[Pod], list[Pod]]) -> None:
+    ip, good, _ = setup
+    before = jig.get("service", "myapp-named")["metadata"]["resourceVersion"]
+    jig.apply(myapp_deployment(), variant("named-odd", 1, 8080, "8080"))  # now it listens on 8080
+    odd = jig.wait_ready_pods({"variant": "named-odd"}, 1)
+    jig.wait_endpoints("myapp-named", [p.ip for p in good + odd])
+    probe.wait_only(f"http://{ip}/hostname.html", [p.name for p in good + odd])
+    verify(reaches_all(probe.curl(f"http://{ip}/hostname.html", REQUESTS), [p.name for p in good + odd]),
+           service_facts(lab, jig, "myapp-named"))
+    # the port moves 8080 -> 80 without touching the Service
+    jig.apply(myapp_deployment(), variant("named-odd", 1, 80, "80"))
+    odd = jig.wait_ready_pods({"variant": "named-odd"}, 1)
+    jig.wait_endpoints("myapp-named", [p.ip for p in good + odd])
+    probe.wait_only(f"http://{ip}/hostname.html", [p.name for p in good + odd])
+    verify(reaches_all(probe.curl(f"http://{ip}/hostname.html", REQUESTS), [p.name for p in good + odd]))
+    assert jig.get("service", "myapp-named")["metadata"]["resourceVersion"] == before

@@ -1,0 +1,93 @@
+"""NodePort (seed 000): every node accepts the port, from inside and outside the cluster."""
+
+from __future__ import annotations
+
+import pytest
+
+from svclab.expect import reaches_all, verify
+from svclab.facts import service_facts
+from svclab.fixtures import LiveLab
+from svclab.jig import Jig, Pod, Probe
+from svclab.parsers import find_virtual, parse_ipvsadm, parse_listeners, parse_ports, parse_table
+from svclab.spec import NODE_PORT_RANGE
+
+SEED_NODE_PORT = 31682
+PER_NODE = 60
+
+
+@pytest.fixture(scope="module")
+def nodeport(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod]) -> int:
+    jig.create_service("myapp-nodeport", type_="NodePort",
+                       tweak=lambda s: s["spec"]["ports"][0].update(nodePort=SEED_NODE_PORT))
+    jig.wait_endpoints("myapp-nodeport", [p.ip for p in myapp])
+    for node in lab.nodes:
+        probe.wait_answers(f"http://{node.address}:{SEED_NODE_PORT}/hostname.html")
+    return SEED_NODE_PORT
+
+
+def test_ports_column_shows_the_node_port(jig: Jig, nodeport: int) -> None:
+    table = jig.run("get", "service", "myapp-nodeport").check("kubectl get service")
+    ports = parse_ports(parse_table(table.stdout)[0]["PORT(S)"])
+    assert [(p.port, p.node_port, p.protocol) for p in ports] == [(80, nodeport, "TCP")], table.stdout
+
+
+def test_allocated_node_port_is_inside_the_range(jig: Jig, myapp: list[Pod]) -> None:
+    svc = jig.create_service("myapp-nodeport-auto", type_="NodePort")
+    port = svc["spec"]["ports"][0]["nodePort"]
+    assert NODE_PORT_RANGE[0] <= port <= NODE_PORT_RANGE[1]
+
+
+@pytest.mark.parametrize("port, refusal", [(29999, "not in the valid range"),
+                                           (SEED_NODE_PORT, "already allocated")])
+def test_api_refuses_out_of_range_or_duplicate_node_ports(jig: Jig, nodeport: int, port: int,
+                                                          refusal: str) -> None:
+    bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"bad-{port}"},
+           "spec": {"type": "NodePort", "selector": {"app": "myapp"},
+                    "ports": [{"port": 80, "nodePort": port}]}}
+    import json
+
+    result = jig.kubectl.run("create", "-n", jig.namespace, "-f", "-", stdin=json.dumps(bad))
+    assert not result.ok and refusal in result.stderr, result.describe()
+
+
+def test_every_node_reaches_every_pod_from_inside(lab: LiveLab, jig: Jig, probe: Probe,
+                                                  myapp: list[Pod], nodeport: int) -> None:
+    for node in lab.nodes:
+        batch = probe.curl(f"http://{node.address}:{nodeport}/hostname.html", PER_NODE)
+        verify(reaches_all(batch, [p.name for p in myapp]), service_facts(lab, jig, "myapp-nodeport"))
+
+
+def test_every_node_reaches_every_pod_from_outside(lab: LiveLab, jig: Jig, outside: object,
+                                                   myapp: list[Pod], nodeport: int) -> None:
+    from svclab.probes import curl_batch
+
+    for node in lab.nodes:
+        batch = curl_batch(outside.run, f"http://{node.address}:{nodeport}/hostname.html",  # type: ignore[attr-defined]
+                           PER_NODE)
+        verify(reaches_all(batch, [p.name for p in myapp]), service_facts(lab, jig, "myapp-nodeport"))
+
+
+def test_no_process_listens_on_the_node_port(lab: LiveLab, nodeport: int) -> None:
+    """Since Kubernetes 1.24 kube-proxy holds no NodePort socket (the seeds' 2020 cluster did):
+    the data plane alone accepts the port."""
+    assert lab.shell is not None and lab.spec.minor >= 24
+    for node in lab.nodes:
+        result = lab.shell.node_run(node.name, ["ss", "-lntpH"])
+        held = [x for x in parse_listeners(result.stdout) if x.port == nodeport]
+        assert held == [], f"{node.name}: {held}\n{result.describe()}"
+
+
+def test_data_plane_on_every_node_holds_the_node_port(lab: LiveLab, nodeport: int) -> None:
+    assert lab.shell is not None
+    for node in lab.nodes:
+        if lab.mode == "ipvs":
+            dump = lab.shell.node_run(node.name, ["ipvsadm", "-Ln"])
+            found = find_virtual(parse_ipvsadm(dump.stdout), node.address, nodeport) is not None
+        elif lab.mode == "nftables":
+            dump = lab.shell.node_run(node.name, ["nft", "list", "table", "ip", "kube-proxy"])
+            found = f"{nodeport}" in dump.stdout and "nodeport" in dump.stdout.lower()
+        else:
+            dump = lab.shell.node_run(node.name, ["iptables-save", "-t", "nat"])
+            found = any("KUBE-NODEPORTS" in line and f"--dport {nodeport}" in line
+                        for line in dump.stdout.splitlines())
+        assert found, f"{node.name} ({lab.mode}): no rule for node port {nodeport}\n{dump.describe()}"

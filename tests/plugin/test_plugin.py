@@ -1,0 +1,251 @@
+"""svclab's pytest glue, run in fresh pytest processes: options, markers and early errors.
+
+No test here may create a lab. Every run that selects a `lab` test is built to fail in the
+preflight, and has extra guards so that it could not provision even if that check passed:
+a lab name of its own, an empty SVCLAB_CACHE (no kind binary) and a node image never built.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from svclab import hostcheck
+from svclab.cli import ModeRun, junit_counts, summary
+from svclab.plugin import _marker_modes
+
+LAB_NAME = "svclab-pytester-never"
+GUARDS = ("--lab", f"kind:{LAB_NAME}", "--lab-image", "svclab.local/never-built:none")
+LAB_TEST = "def test_x(lab):\n    pass\n"
+PROXY_SENTENCE = "Unknown proxy mode 'bogus': use one of ipvs, iptables, nftables."
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith("SVCLAB_") or key == "PYTEST_ADDOPTS":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("SVCLAB_CACHE", str(tmp_path / "svclab-cache"))
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+def output(result: pytest.RunResult) -> str:
+    return result.stdout.str() + "\n" + result.stderr.str()
+
+
+def exit_line(result: pytest.RunResult) -> str:
+    """The one line pytest.exit() printed (`! _pytest.outcomes.Exit: svclab: ... !`)."""
+    lines = [line for line in output(result).splitlines() if "Exit: svclab:" in line]
+    assert len(lines) == 1, output(result)
+    return lines[0].split("Exit: ", 1)[1].rstrip(" !")
+
+
+def docker_names() -> set[str]:
+    """Names of every container and network the host's Docker engine has."""
+    if shutil.which("docker") is None:
+        pytest.skip("no docker client on this host to compare containers and networks")
+    found = set()
+    for argv in (["docker", "ps", "-a", "--format", "{{.Names}}"],
+                 ["docker", "network", "ls", "--format", "{{.Name}}"]):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        if done.returncode != 0:
+            pytest.skip(f"the Docker engine does not answer: {done.stderr.strip()}")
+        found |= set(done.stdout.split())
+    return found
+
+
+def assert_nothing_new(before: set[str]) -> None:
+    # Others may run labs on this engine meanwhile: everything svclab makes carries the lab name.
+    new = docker_names() - before
+    assert not [name for name in new if LAB_NAME in name], new
+
+
+# -- 1, 2: options, ini keys and markers ------------------------------------------------
+
+def test_help_lists_options_and_ini_keys(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "--help")
+    assert result.ret == 0
+    text = " ".join(result.stdout.str().split())  # help text wraps at the terminal width
+    assert "svclab lab: --lab=LAB lab provider spec: kind, kind:NAME or existing:KUBECONFIG" in text
+    for flag, help_text in [("--proxy-mode=PROXY_MODE", "kube-proxy mode: ipvs, iptables, nftables"),
+                            ("--lab-image=LAB_IMAGE", "node image"),
+                            ("--lab-nodes=LAB_NODES", "number of nodes"),
+                            ("--ipvs-scheduler=IPVS_SCHEDULER", "IPVS scheduler"),
+                            ("--keep-lab", "keep the lab after the run")]:
+        assert f" {flag} {help_text}" in text, flag
+    for key, kind in [("svclab_lab", "string"), ("svclab_proxy_mode", "string"), ("svclab_keep_lab", "bool")]:
+        assert f" {key} ({kind}):" in text, key
+    assert "(ini svclab_proxy_mode, env SVCLAB_PROXY_MODE)" in text
+
+
+def test_markers_registered(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "--markers")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["@pytest.mark.requires_proxy_mode(*modes, reason=None):*"])
+
+
+# -- 3: spec mistakes end the run with one sentence, before anything is provisioned -----
+
+@pytest.mark.parametrize(("args", "sentence"), [
+    (("--lab-nodes", "0"), "A lab needs at least one node (the control plane), and the spec asks for 0."),
+    (("--proxy-mode", "userspace"), "Unknown proxy mode 'userspace': use one of ipvs, iptables, nftables."),
+])
+def test_bad_spec_is_a_usage_error(pytester: pytest.Pytester, args: tuple[str, ...], sentence: str) -> None:
+    pytester.makepyfile(LAB_TEST)
+    result = run(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.lines[0] == f"ERROR: {sentence}"
+    assert "collected" not in result.stdout.str()
+
+
+def test_unknown_provider_exits_at_preflight(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(LAB_TEST)
+    result = run(pytester, "--lab", "nosuch")
+    assert result.ret == 4
+    assert exit_line(result).startswith("svclab: Unknown lab provider 'nosuch': use one of kind, existing")
+    result.stdout.fnmatch_lines(["*no tests ran*"])
+
+
+def test_ini_proxy_mode_is_validated(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nsvclab_proxy_mode = bogus\n")
+    pytester.makepyfile(LAB_TEST)
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: {PROXY_SENTENCE}" in result.stderr.lines
+
+
+def test_env_proxy_mode_is_validated(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SVCLAB_PROXY_MODE", "bogus")
+    pytester.makepyfile(LAB_TEST)
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: {PROXY_SENTENCE}" in result.stderr.lines
+
+
+def test_command_line_beats_env_beats_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SVCLAB_PROXY_MODE", "bogus")
+    monkeypatch.setenv("SVCLAB_LAB_NODES", "2")
+    pytester.makeini("[pytest]\nsvclab_lab_nodes = 0\nsvclab_ipvs_scheduler = lc\n")
+    pytester.makepyfile("""
+        def test_spec(lab_spec):
+            assert lab_spec.proxy_mode == "iptables"   # command line over env
+            assert lab_spec.nodes == 2                 # env over ini
+            assert lab_spec.ipvs_scheduler == "lc"     # ini over default
+    """)
+    result = run(pytester, "--proxy-mode", "iptables")
+    result.assert_outcomes(passed=1)
+
+
+# -- 4: no lab test selected, no host touched --------------------------------------------
+
+def test_no_lab_test_needs_no_docker(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                     tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    pytester.makepyfile(LAB_TEST + "\n\ndef test_plain():\n    pass\n")
+    result = run(pytester, "-k", "plain")
+    result.assert_outcomes(passed=1, deselected=1)
+    assert "Exit:" not in output(result)
+
+
+# -- 5: a host that cannot run the lab: exit 4, one sentence, nothing left behind -------
+
+def test_missing_docker_engine(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = docker_names()
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+    pytester.makepyfile(LAB_TEST)
+    result = run(pytester, *GUARDS, "--proxy-mode", "iptables")
+    assert result.ret == 4
+    said = exit_line(result)
+    assert said.startswith("svclab: No Docker engine answers on this host (docker info: ")
+    assert said.endswith("run `lab/host/prepare.sh` (as root) to install and start one.")
+    assert "ip_vs" not in said
+    result.stdout.fnmatch_lines(["*no tests ran*"])
+    monkeypatch.delenv("DOCKER_HOST")
+    assert_nothing_new(before)
+
+
+def test_ipvs_without_ip_vs(pytester: pytest.Pytester) -> None:
+    if Path("/proc/net/ip_vs").exists() or hostcheck.gather().ip_vs:
+        pytest.skip("this host's kernel has ip_vs, so IPVS mode passes the preflight")
+    before = docker_names()
+    pytester.makepyfile(LAB_TEST)
+    result = run(pytester, *GUARDS, "--proxy-mode", "ipvs")
+    assert result.ret == 4
+    said = exit_line(result)
+    assert said.startswith("svclab: kube-proxy's IPVS mode needs the kernel's ip_vs support, and kernel ")
+    assert said.endswith("use --proxy-mode iptables or nftables on this host, "
+                         "or run the IPVS lab on a host whose kernel has ip_vs.")
+    assert_nothing_new(before)
+
+
+# -- 6: requires_proxy_mode with a bad argument -------------------------------------------
+
+def test_marker_with_unknown_mode_errors_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import pytest
+
+        @pytest.mark.requires_proxy_mode("userspace")
+        def test_m():
+            pass
+    """)
+    # `--lab nosuch`: should the gate ever reach the lab fixture, make_lab refuses first.
+    result = run(pytester, "--lab", "nosuch")
+    # Raised inside the autouse gate fixture: an error at setup of that test, not a usage error.
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*UsageError: requires_proxy_mode takes one or more of ipvs, iptables, nftables; got ('userspace',).",
+    ])
+
+
+@pytest.mark.parametrize("mark", [
+    pytest.mark.requires_proxy_mode("userspace"),
+    pytest.mark.requires_proxy_mode(),
+    pytest.mark.requires_proxy_mode("ipvs", "bogus"),
+])
+def test_marker_modes_refuses(mark: pytest.MarkDecorator) -> None:
+    with pytest.raises(pytest.UsageError, match=r"^requires_proxy_mode takes one or more of ipvs, iptables, nftables"):
+        _marker_modes(mark.mark)
+
+
+def test_marker_modes_accepts() -> None:
+    mark = pytest.mark.requires_proxy_mode("iptables", "nftables", reason="why").mark
+    assert _marker_modes(mark) == ("iptables", "nftables")
+
+
+# -- 7: svclab run's summary ----------------------------------------------------------------
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" errors="0" failures="0" skipped="1" tests="2" time="1.0">
+<testcase classname="suites.test_a" name="test_ok" time="0.1"/>
+<testcase classname="suites.test_a" name="test_ipvs_only" time="0.0">
+<skipped type="pytest.skip" message="checks ipvs behaviour; this lab runs kube-proxy in iptables mode">x</skipped>
+</testcase></testsuite></testsuites>
+"""
+
+
+def test_junit_counts_and_summary(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text(JUNIT)
+    counts, skips = junit_counts(junit)
+    assert counts == {"tests": 2, "failures": 0, "errors": 0, "skipped": 1, "passed": 1}
+    assert skips == ["test_ipvs_only: checks ipvs behaviour; this lab runs kube-proxy in iptables mode"]
+    assert junit_counts(tmp_path / "missing.xml") == ({}, [])
+    why = "kube-proxy's IPVS mode needs the kernel's ip_vs support, and kernel 6.1 has none."
+    text = summary([ModeRun("iptables", "passed", seconds=12.4, counts=counts, skips=skips),
+                    ModeRun("ipvs", "not run", why)])
+    assert "| iptables | passed | 1 | 0 | 1 | 12 |" in text
+    assert "| ipvs | not run | - | - | - | 0 |" in text
+    assert f"**ipvs: not run.** {why}" in text
+    assert f"- {skips[0]}" in text
+    assert "**iptables" not in text

@@ -95,6 +95,8 @@ def _kubectl_binary() -> Path:
 
 def _finish(request: pytest.FixtureRequest, provider: Lab, failed: bool) -> None:
     keep = bool(request.config.getoption("keep_lab"))
+    if not provider.owned:
+        return
     if failed:
         dest = Path(request.config.getoption("svclab_report_dir")) / "lab-logs"
         where = provider.export_logs(dest)

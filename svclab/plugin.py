@@ -76,9 +76,17 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def needs_lab(item: pytest.Item) -> bool:
+    return "lab" in getattr(item, "fixturenames", ()) or bool(item.get_closest_marker("requires_proxy_mode"))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Check the host once, before any lab is provisioned, if a selected test needs one."""
-    if not any("lab" in getattr(item, "fixturenames", ()) for item in session.items):
+    """Check markers and the host once, before any lab is provisioned."""
+    for item in session.items:
+        marker = item.get_closest_marker("requires_proxy_mode")
+        if marker is not None:
+            _marker_modes(marker, item.nodeid)
+    if not any(needs_lab(item) for item in session.items):
         return
     spec = session.config.stash[SPEC_KEY]
     try:
@@ -89,12 +97,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         pytest.exit(f"svclab: {exc}", returncode=4)
 
 
-def _marker_modes(marker: pytest.Mark) -> tuple[str, ...]:
+def _marker_modes(marker: pytest.Mark, where: str = "") -> tuple[str, ...]:
     modes = tuple(marker.args)
     bad = [m for m in modes if m not in PROXY_MODES]
     if not modes or bad:
+        at = f" (at {where})" if where else ""
         raise pytest.UsageError(
-            f"requires_proxy_mode takes one or more of {', '.join(PROXY_MODES)}; got {modes!r}.")
+            f"requires_proxy_mode takes one or more of {', '.join(PROXY_MODES)}; got {modes!r}{at}.")
     return modes
 
 

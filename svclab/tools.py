@@ -15,9 +15,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SVCLAB_CACHE", Path.home() / ".cache" / "svclab"))
 
 
-def state_dir(name: str) -> Path:
+def state_dir(name: str, create: bool = True) -> Path:
     path = cache_dir() / "labs" / name
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

@@ -28,6 +28,7 @@ class Lab(Protocol):
     spec: LabSpec
     kubeconfig: Path
     reused: bool
+    owned: bool  # this run created or reused the cluster: only then may it be destroyed
 
     def preflight(self) -> None:
         """Raise HostError/LabError (one sentence each) before anything is provisioned."""

@@ -16,6 +16,7 @@ class ExistingLab:
         self.spec = spec
         self.kubeconfig = Path(spec.target).expanduser()
         self.reused = True
+        self.owned = False
 
     def preflight(self) -> None:
         if not self.kubeconfig.is_file():

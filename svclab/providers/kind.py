@@ -73,10 +73,11 @@ class OutsideClient:
 class KindLab:
     def __init__(self, spec: LabSpec) -> None:
         self.spec = spec
-        self.state = tools.state_dir(spec.name)
+        self.state = tools.state_dir(spec.name, create=False)
         self.kubeconfig = self.state / "kubeconfig"
         self.network = f"svclab-{spec.name}"
         self.reused = False
+        self.owned = False  # true once this run created or reused the cluster
         self._created_network = False
 
     # -- the protocol ---------------------------------------------------------------
@@ -113,9 +114,10 @@ class KindLab:
 
     def up(self) -> None:
         self.preflight()
+        self.state.mkdir(parents=True, exist_ok=True)
         cluster = self._cluster()
         if self.spec.name in self._clusters():
-            self.reused = True
+            self.reused = self.owned = True
             progress.say(f"reusing kind cluster {self.spec.name!r}")
             self._kind("export", "kubeconfig", "--name", self.spec.name,
                        "--kubeconfig", str(self.kubeconfig)).check("kind export kubeconfig")
@@ -128,6 +130,7 @@ class KindLab:
                 self._ensure_network()
                 with progress.step(what), self._network_env():
                     cluster.create(config_file=config)
+                self.owned = True
             except BaseException as exc:
                 self._fail_cleanup()
                 if isinstance(exc, Exception):
@@ -141,6 +144,8 @@ class KindLab:
         return dest if result.ok else None
 
     def down(self) -> None:
+        if not self.owned:  # never delete a cluster this run did not create or reuse
+            return
         with progress.step(f"deleting kind cluster {self.spec.name!r}"):
             if self.spec.name in self._clusters():
                 self._kind("delete", "cluster", "--name", self.spec.name,

@@ -190,7 +190,7 @@ def test_ipvs_without_ip_vs(pytester: pytest.Pytester) -> None:
 
 # -- 6: requires_proxy_mode with a bad argument -------------------------------------------
 
-def test_marker_with_unknown_mode_errors_the_test(pytester: pytest.Pytester) -> None:
+def test_marker_with_unknown_mode_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         import pytest
 
@@ -200,11 +200,10 @@ def test_marker_with_unknown_mode_errors_the_test(pytester: pytest.Pytester) -> 
     """)
     # `--lab nosuch`: should the gate ever reach the lab fixture, make_lab refuses first.
     result = run(pytester, "--lab", "nosuch")
-    # Raised inside the autouse gate fixture: an error at setup of that test, not a usage error.
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([
-        "*UsageError: requires_proxy_mode takes one or more of ipvs, iptables, nftables; got ('userspace',).",
+    # Checked at collection, before any lab: one sentence naming the test, exit 4.
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "ERROR: requires_proxy_mode takes one or more of ipvs, iptables, nftables; got ('userspace',) (at *::test_m).",
     ])
 
 

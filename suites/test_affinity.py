@@ -50,3 +50,10 @@ def test_only_none_and_clientip_exist(jig: Jig, myapp: list[Pod]) -> None:
            "spec": {"selector": {"app": "myapp"}, "sessionAffinity": "Cookie", "ports": [{"port": 80}]}}
     result = jig.kubectl.run("create", "-n", jig.namespace, "-f", "-", stdin=json.dumps(bad))
     assert not result.ok and "Unsupported value" in result.stderr, result.describe()
+
+
+def test_negative_control_affinity_off_does_not_stick(probe: Probe, ips: dict[str, str]) -> None:
+    batch = probe.curl(f"http://{ips['None']}/hostname.html", REQUESTS)
+    with pytest.raises(AssertionError) as failure:
+        verify(one_pod(batch))
+    assert "one client stays on one pod: does NOT hold" in str(failure.value)

@@ -65,3 +65,15 @@ def test_clusterip_stays_when_pods_are_recreated(jig: Jig, clusterip: str, myapp
     assert myapp[0].name not in [p.name for p in pods]
     assert jig.get("service", "myapp-clusterip")["spec"]["clusterIP"] == clusterip
     jig.wait_endpoints("myapp-clusterip", [p.ip for p in pods])
+
+
+def test_negative_control_wrong_selector_fails_with_the_checklist(lab: LiveLab, jig: Jig, probe: Probe,
+                                                                 myapp: list[Pod]) -> None:
+    """A Service whose selector matches no pod: the check fails and prints the seeds' checklist."""
+    svc = jig.create_service("myapp-wrong-selector", tweak=lambda s: s["spec"].update(selector={"app": "nope"}))
+    batch = probe.curl(f"http://{svc['spec']['clusterIP']}/hostname.html", 3)
+    with pytest.raises(AssertionError) as failure:
+        verify(reaches_all(batch, [p.name for p in myapp]), service_facts(lab, jig, "myapp-wrong-selector"))
+    text = str(failure.value)
+    assert "does NOT hold" in text and "endpoints (ready): []" in text and "selector: {'app': 'nope'}" in text
+    assert "kubectl" in text and "exec" in text  # the command that reproduces the batch

@@ -48,3 +48,12 @@ def test_ipvs_has_a_virtual_server_for_the_external_ip(lab: LiveLab, external_ip
     for node in lab.nodes:
         dump = lab.shell.node_run(node.name, ["ipvsadm", "-Ln"])
         assert find_virtual(parse_ipvsadm(dump.stdout), external_ip, 80), dump.describe()
+
+
+def test_negative_control_an_address_the_lab_does_not_route_is_unreachable(
+        lab: LiveLab, outside: Any, myapp: list[Pod], external_ip: str) -> None:
+    unrouted = lab.spec.lb_addresses()[-1]  # in the lab network, but no Service and no route
+    batch = curl_batch(outside.run, f"http://{unrouted}/hostname.html", 2)
+    with pytest.raises(AssertionError) as failure:
+        verify(reaches_all(batch, [p.name for p in myapp]))
+    assert "failures: 2" in str(failure.value)

@@ -91,3 +91,14 @@ def test_data_plane_on_every_node_holds_the_node_port(lab: LiveLab, nodeport: in
             found = any("KUBE-NODEPORTS" in line and f"--dport {nodeport}" in line
                         for line in dump.stdout.splitlines())
         assert found, f"{node.name} ({lab.mode}): no rule for node port {nodeport}\n{dump.describe()}"
+
+
+def test_negative_control_target_port_nobody_listens_on_is_refused(lab: LiveLab, jig: Jig, probe: Probe,
+                                                                   myapp: list[Pod]) -> None:
+    svc = jig.create_service("myapp-nodeport-deaf", type_="NodePort", target=8080)
+    port = svc["spec"]["ports"][0]["nodePort"]
+    jig.wait_endpoints("myapp-nodeport-deaf", [p.ip for p in myapp])
+    batch = probe.curl(f"http://{lab.nodes[0].address}:{port}/hostname.html", 6)
+    with pytest.raises(AssertionError) as failure:
+        verify(reaches_all(batch, [p.name for p in myapp]))
+    assert "failures: 6" in str(failure.value), str(failure.value)

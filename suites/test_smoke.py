@@ -21,3 +21,13 @@ def test_proxy_mode_in_force_is_the_requested_one(lab: LiveLab) -> None:
 def test_myapp_pods_are_ready_on_more_than_one_node(myapp: list[Pod]) -> None:
     assert len(myapp) == 3 and all(p.ready for p in myapp), myapp
     assert len({p.node for p in myapp}) > 1, f"all myapp pods on one node: {myapp}"
+
+
+def test_negative_control_another_requested_mode_is_reported_as_a_mismatch(lab: LiveLab) -> None:
+    """Asking for a mode other than the one in force must be a failure, never a silent pass."""
+    from svclab.proxymode import in_force
+
+    other = next(m for m in ("iptables", "nftables", "ipvs") if m != lab.mode)
+    found = in_force(other, lab.kubectl, lab.shell, [n.name for n in lab.nodes])
+    sentence = found.mismatch()
+    assert sentence is not None and repr(other) in sentence and lab.mode in sentence, sentence

@@ -95,18 +95,37 @@ def chi_square_p(counts: Sequence[int]) -> float:
 
 
 def _chi2_sf(x: float, dof: int) -> float:
-    """Survival function of chi-square (regularized upper gamma, series for small dof)."""
+    """Survival function of chi-square: the regularized upper incomplete gamma Q(dof/2, x/2),
+    by its series below a+1 and its continued fraction above (both converge fast there)."""
     a, z = dof / 2.0, x / 2.0
     if z <= 0:
         return 1.0
-    term = total = 1.0 / a  # lower incomplete gamma series
-    for i in range(1, 500):
-        term *= z / (a + i)
-        total += term
-        if term < total * 1e-12:
+    log_front = -z + a * math.log(z) - math.lgamma(a)
+    if z < a + 1:
+        term = total = 1.0 / a
+        for i in range(1, 1000):
+            term *= z / (a + i)
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        return max(0.0, 1.0 - total * math.exp(log_front))
+    tiny = 1e-300  # modified Lentz's method for the continued fraction of Q
+    b = z + 1.0 - a
+    c, d = 1.0 / tiny, 1.0 / b
+    h = d
+    for i in range(1, 1000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-15:
             break
-    lower = total * math.exp(-z + a * math.log(z) - math.lgamma(a))
-    return max(0.0, 1.0 - lower)
+    return math.exp(log_front) * h
 
 
 RANDOM_ALPHA = 0.001

@@ -19,8 +19,6 @@ from svclab.errors import SvclabError
 from svclab.fixtures import SPEC_KEY, LiveLab
 from svclab.spec import PROXY_MODES, from_settings
 
-pytest_plugins = ["svclab.fixtures"]
-
 # option dest -> (flag, spec field, help, default)
 OPTIONS: dict[str, tuple[str, str, str, str]] = {
     "lab": ("--lab", "lab", "lab provider spec: kind, kind:NAME or existing:KUBECONFIG", "kind"),
@@ -57,6 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "requires_proxy_mode(*modes, reason=None): run only where kube-proxy's mode in "
         "force is one of modes; elsewhere skip, saying which mode is in force")
     config.addinivalue_line("markers", "lab: the test needs the live lab")
+    if not config.pluginmanager.has_plugin("svclab.fixtures"):
+        config.pluginmanager.register(fixtures, "svclab.fixtures")
     settings: dict[str, Any] = {OPTIONS[d][1]: setting(config, d) for d in OPTIONS}
     keep = setting(config, "keep_lab")
     settings["keep"] = keep if isinstance(keep, bool) else str(keep).lower() in ("1", "true", "yes")
@@ -118,5 +118,3 @@ def _svclab_proxy_mode_gate(request: pytest.FixtureRequest) -> None:
         why = marker.kwargs.get("reason") or f"checks {'/'.join(modes)} behaviour"
         pytest.skip(f"{why}; this lab runs kube-proxy in {live.mode} mode")
 
-
-__all__ = ["fixtures"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 
 from svclab.errors import SpecError
 
@@ -41,7 +41,6 @@ class LabSpec:
     node_image: str = ""
     keep: bool = False
     target: str = ""  # provider argument: a kubeconfig path for `existing`
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def image(self) -> str:
@@ -166,7 +165,13 @@ def _network_problems(spec: LabSpec) -> list[str]:
         return out
     pool = list(spec.external_ips)
     try:
-        pool += list(spec.lb_addresses())
+        lb = list(spec.lb_addresses())
+        if not lb:
+            out.append(f"The LoadBalancer pool {spec.lb_pool!r} is empty: FIRST comes after LAST.")
+        pool += lb
+        taken = sorted(set(spec.external_ips) & set(lb))
+        if taken:
+            out.append(f"External IP {', '.join(taken)} is also in the LoadBalancer pool {spec.lb_pool}.")
     except ValueError:
         out.append(f"The LoadBalancer pool {spec.lb_pool!r} is not of the form FIRST-LAST.")
     for text in pool:
@@ -180,6 +185,8 @@ def _network_problems(spec: LabSpec) -> list[str]:
                 f"External IP {addr} is outside the lab's network {lab}: the lab only routes "
                 "addresses of its own network, so traffic to it could leave this machine."
             )
-        elif addr in node_range or addr in (lab.network_address, lab.broadcast_address):
+        elif addr in (lab.network_address, lab.broadcast_address):
+            out.append(f"External IP {addr} is the lab network's own network or broadcast address.")
+        elif addr in node_range:
             out.append(f"External IP {addr} is inside the node address range {node_range}.")
     return out

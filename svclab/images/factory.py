@@ -83,15 +83,20 @@ def hash_inputs(root: Path, paths: Sequence[str]) -> str:
     digest = hashlib.sha256()
     for rel in paths:
         base = root / rel
+        if not base.exists():
+            raise BuildError(f"image step input {rel} is missing from {root}")
         found = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base]
         for path in found:
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
+            data = path.read_bytes()
+            name = str(path.relative_to(root)).encode()
+            digest.update(b"%d:%s:%d:" % (len(name), name, len(data)))
+            digest.update(data)
     return digest.hexdigest()
 
 
 def step_key(step: Step, root: Path, dep_keys: Sequence[str]) -> str:
     material = {
+        "image": step.image,
         "inputs": hash_inputs(root, step.inputs),
         "params": list(step.params),
         "deps": list(dep_keys),
@@ -122,12 +127,19 @@ def order(steps: Sequence[Step], wanted: Sequence[str] | None) -> list[Step]:
     if unknown:
         raise BuildError(f"unknown image step(s) {', '.join(unknown)}; known: {', '.join(by_name)}")
     out: list[Step] = []
+    visiting: list[str] = []
 
     def visit(name: str) -> None:
         if any(s.name == name for s in out):
             return
+        if name in visiting:
+            raise BuildError(f"image steps depend on each other in a cycle: {' -> '.join([*visiting, name])}")
+        if name not in by_name:
+            raise BuildError(f"image step {visiting[-1]!r} depends on unknown step {name!r}")
+        visiting.append(name)
         for dep in by_name[name].deps:
             visit(dep)
+        visiting.pop()
         out.append(by_name[name])
 
     for name in wanted or list(by_name):

@@ -189,5 +189,6 @@ def all_steps(pins: Pins = PINS) -> list[Step]:
     preloaded = [s for s in steps if s.image and s.name.startswith("image-") and s.name != "image-node-base"]
     steps.append(Step(
         "image-node", lambda c: preload_node(c, imgs.node_base, imgs.node, [s.image for s in preloaded]),
-        params=("preload-1",), deps=("image-node-base", *(s.name for s in preloaded)), image=imgs.node))
+        params=("preload-1", *(s.image for s in preloaded)),
+        deps=("image-node-base", *(s.name for s in preloaded)), image=imgs.node))
     return steps

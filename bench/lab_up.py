@@ -1,0 +1,104 @@
+"""Benchmark: warm lab up (cached images) to myapp Ready, beside a bare `kind create
+cluster` on the same generated config, in the same run; and the lab's peak memory.
+
+    python bench/lab_up.py [--proxy-mode iptables] [--rounds 1]
+
+Prints one Markdown table row per measurement (paste into docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from svclab import hostcheck, tools
+from svclab.jig import Jig
+from svclab.kubectl import Kubectl
+from svclab.providers.kind import KindLab, kind_config
+from svclab.spec import from_settings
+
+
+def lab_memory(name: str) -> int:
+    """Bytes used by the lab's node containers (their cgroups' memory.usage_in_bytes)."""
+    ids = subprocess.run(["docker", "ps", "-q", "--no-trunc", "--filter", f"label=io.x-k8s.kind.cluster={name}"],
+                         capture_output=True, text=True, check=False).stdout.split()
+    total = 0
+    for cid in ids:
+        for path in (Path(f"/sys/fs/cgroup/memory/docker/{cid}/memory.usage_in_bytes"),
+                     Path(f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/memory.current")):
+            if path.exists():
+                total += int(path.read_text())
+                break
+    return total
+
+
+class PeakMemory(threading.Thread):
+    def __init__(self, name: str) -> None:
+        super().__init__(daemon=True)
+        self.name_, self.peak, self.stop = name, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(1.0):
+            self.peak = max(self.peak, lab_memory(self.name_))
+
+
+def svclab_up(mode: str) -> tuple[float, int]:
+    spec = from_settings({"lab": "kind:bench-svclab", "proxy_mode": mode})
+    lab = KindLab(spec)
+    watch = PeakMemory(spec.name)
+    watch.start()
+    start = time.monotonic()
+    try:
+        lab.up()
+        jig = Jig(Kubectl(lab.kubeconfig, tools.binary("kubectl")), "default")
+        jig.deploy_myapp(3)
+        elapsed = time.monotonic() - start
+        time.sleep(5)  # let the memory sampler see the settled lab
+        return elapsed, watch.peak
+    finally:
+        watch.stop.set()
+        lab.down()
+
+
+def bare_kind(mode: str) -> float:
+    """`kind create cluster` alone on the same config: no add-ons, no workload, no wait."""
+    spec = from_settings({"lab": "kind:bench-bare", "proxy_mode": mode})
+    lab = KindLab(spec)
+    lab.preflight()
+    lab.state.mkdir(parents=True, exist_ok=True)
+    config = lab.state / "kind-config.yaml"
+    config.write_text(kind_config(spec, hostcheck.gather().cgroup_version))
+    lab._ensure_network()
+    kind = str(tools.binary("kind"))
+    start = time.monotonic()
+    try:
+        subprocess.run([kind, "create", "cluster", "--name", spec.name, "--config", str(config),
+                        "--kubeconfig", str(lab.state / "kubeconfig")], check=True,
+                       env={**__import__("os").environ, "KIND_EXPERIMENTAL_DOCKER_NETWORK": lab.network},
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.monotonic() - start
+    finally:
+        subprocess.run([kind, "delete", "cluster", "--name", spec.name], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["docker", "network", "rm", lab.network], check=False, stdout=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--proxy-mode", default="iptables")
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    print(f"machine: {platform.node()} {platform.release()}, {__import__('os').cpu_count()} cores")
+    for _ in range(args.rounds):
+        bare = bare_kind(args.proxy_mode)
+        up, peak = svclab_up(args.proxy_mode)
+        print(f"| {args.proxy_mode} | bare kind create {bare:.1f} s | svclab lab up to myapp Ready {up:.1f} s "
+              f"| ratio {up / bare:.2f} | peak lab memory {peak / 2**30:.2f} GiB |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""LoadBalancer (seed 001): MetalLB in layer 2 gives the Service the first pool address,
+and that address reaches every pod from outside the cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from svclab import metallb
+from svclab.expect import reaches_all, verify
+from svclab.facts import service_facts
+from svclab.fixtures import LiveLab
+from svclab.jig import Jig, Pod
+from svclab.parsers import find_virtual, parse_ipvsadm
+from svclab.probes import curl_batch
+from svclab.wait import wait_for
+
+REQUESTS = 90
+
+
+@pytest.fixture(scope="module")
+def lb_ip(lab: LiveLab, jig: Jig, myapp: list[Pod]) -> str:
+    metallb.install(lab.kubectl, lab.spec)
+    jig.create_service("myapp-lb", type_="LoadBalancer")
+    jig.wait_endpoints("myapp-lb", [p.ip for p in myapp])
+
+    def assigned() -> str | None:
+        ingress = jig.get("service", "myapp-lb")["status"].get("loadBalancer", {}).get("ingress") or []
+        return ingress[0].get("ip") if ingress else None
+
+    return wait_for(assigned, what="MetalLB assigns an address to myapp-lb", timeout=90, interval=1,
+                    describe=service_facts(lab, jig, "myapp-lb"))
+
+
+def test_first_pool_address_is_assigned(lab: LiveLab, lb_ip: str) -> None:
+    assert lb_ip == lab.spec.lb_addresses()[0], f"expected {lab.spec.lb_addresses()[0]}, got {lb_ip}"
+
+
+def test_lb_address_reaches_every_pod_from_outside(lab: LiveLab, jig: Jig, outside: Any, myapp: list[Pod],
+                                                   lb_ip: str) -> None:
+    url = f"http://{lb_ip}/hostname.html"
+    wait_for(lambda: curl_batch(outside.run, url, 1).ok(), what=f"{url} answers (ARP from a speaker)",
+             timeout=60, interval=1)
+    verify(reaches_all(curl_batch(outside.run, url, REQUESTS), [p.name for p in myapp]),
+           service_facts(lab, jig, "myapp-lb"))
+
+
+@pytest.mark.requires_proxy_mode("ipvs", reason="IPVS lists a virtual server for the LoadBalancer IP")
+def test_ipvs_has_a_virtual_server_for_the_lb_address(lab: LiveLab, lb_ip: str) -> None:
+    assert lab.shell is not None
+    for node in lab.nodes:
+        dump = lab.shell.node_run(node.name, ["ipvsadm", "-Ln"])
+        assert find_virtual(parse_ipvsadm(dump.stdout), lb_ip, 80), dump.describe()

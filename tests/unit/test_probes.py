@@ -1,0 +1,139 @@
+"""svclab.probes and parse_dig on outputs recorded from the live lab (tests/recorded/lab)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from svclab.parsers import DnsRecord, parse_dig
+from svclab.probes import MARK, MAX_REQUESTS, REQUEST_TIMEOUT, Answer, curl_argv, curl_batch, dig_argv, parse_batch
+from svclab.result import CommandResult
+
+LAB = Path(__file__).parent.parent / "recorded" / "lab"
+CLUSTER_IP = "10.102.230.184"
+URL = f"http://{CLUSTER_IP}/"
+
+
+def recorded(name: str) -> str:
+    return (LAB / name).read_text(encoding="utf-8")
+
+
+def result(stdout: str, rc: int = 28) -> CommandResult:
+    return CommandResult("pod/rec/client", ("curl",), rc, stdout, "", 2.1)
+
+
+# ---------------------------------------------------------------- parse_batch, recorded
+
+
+def test_recorded_batch_has_three_answers_and_a_timeout() -> None:
+    batch = parse_batch(URL, result(recorded("curl-batch-clusterip.txt")))
+
+    assert len(batch.answers) == 4
+    assert [(a.exitcode, a.http_code) for a in batch.answers] == [(0, 200), (0, 200), (0, 200), (28, 0)]
+    assert batch.answers[0] == Answer("myapp-6954fcc4b8-9lzn4", 200, 0, 0.000661, CLUSTER_IP)
+    assert batch.answers[3] == Answer("", 0, 28, 2.000664, "")
+
+
+def test_recorded_batch_bodies_are_pod_names() -> None:
+    batch = parse_batch(URL, result(recorded("curl-batch-clusterip.txt")))
+
+    assert [a.body for a in batch.ok()] == ["myapp-6954fcc4b8-9lzn4", "myapp-6954fcc4b8-c678x",
+                                           "myapp-6954fcc4b8-c678x"]
+    assert all(a.body.startswith("myapp-6954fcc4b8-") for a in batch.ok())
+    assert {a.remote for a in batch.ok()} == {CLUSTER_IP}
+
+
+def test_recorded_batch_counts_sequence_and_failures() -> None:
+    batch = parse_batch(URL, result(recorded("curl-batch-clusterip.txt")))
+
+    assert dict(batch.counts()) == {"myapp-6954fcc4b8-9lzn4": 1, "myapp-6954fcc4b8-c678x": 2}
+    assert batch.sequence()[-1] == "curl exit 28"
+    assert [a.exitcode for a in batch.failed()] == [28]
+    assert (batch.url, batch.command.rc) == (URL, 28)
+
+
+def test_empty_output_is_a_batch_of_no_answers() -> None:
+    assert parse_batch(URL, result("", rc=6)).answers == ()
+
+
+def test_a_multi_line_body_is_kept_whole_and_stripped() -> None:
+    text = f"\n line one\nline two \n\n{MARK}code=404 exit=0 time=0.1 remote=10.0.0.1\n"
+    (answer,) = parse_batch(URL, result(text, rc=0)).answers
+
+    assert answer == Answer("line one\nline two", 404, 0, 0.1, "10.0.0.1")
+
+
+# ---------------------------------------------------------------- curl_argv
+
+
+@pytest.mark.parametrize("count", [0, -1, MAX_REQUESTS + 1])
+def test_a_batch_outside_its_bounds_is_refused(count: int) -> None:
+    with pytest.raises(ValueError, match=f"1 to {MAX_REQUESTS} requests, not {count}"):
+        curl_argv(URL, count)
+
+
+def test_curl_argv_closes_each_connection_and_bounds_each_request() -> None:
+    argv = curl_argv(URL, 3)
+
+    assert MAX_REQUESTS == 1000
+    assert argv[0] == "curl"
+    assert argv[argv.index("-H") + 1] == "Connection: close"
+    assert argv[argv.index("--max-time") + 1] == str(REQUEST_TIMEOUT)
+    assert argv.count(URL) == 3
+    assert argv[-3:] == [URL] * 3
+    write_out = argv[argv.index("-w") + 1]
+    assert write_out.startswith(f"\n{MARK}") and "%{exitcode}" in write_out and "%{http_code}" in write_out
+
+
+def test_curl_argv_accepts_the_bounds_and_a_timeout() -> None:
+    assert curl_argv(URL, 1)[-1] == URL
+    assert curl_argv(URL, MAX_REQUESTS).count(URL) == MAX_REQUESTS
+    argv = curl_argv(URL, 1, timeout=5)
+    assert argv[argv.index("--max-time") + 1] == "5"
+
+
+def test_curl_batch_runs_one_process_with_a_budget() -> None:
+    seen: list[tuple[list[str], float]] = []
+
+    def run(argv: Sequence[str], timeout: float) -> CommandResult:
+        seen.append((list(argv), timeout))
+        return result(recorded("curl-batch-clusterip.txt"))
+
+    batch = curl_batch(run, URL, 4)
+
+    assert len(seen) == 1
+    assert seen[0] == (curl_argv(URL, 4), 4 * REQUEST_TIMEOUT + 30)
+    assert len(batch.answers) == 4
+
+
+# ---------------------------------------------------------------- dig
+
+
+def test_dig_argv_is_bounded_and_names_the_server_last() -> None:
+    assert dig_argv("myapp.rec.svc.cluster.local") == [
+        "dig", "+tries=1", "+time=2", "-t", "A", "myapp.rec.svc.cluster.local"]
+    assert dig_argv("my.k8s.example.com", "CNAME", "10.96.0.10") == [
+        "dig", "+tries=1", "+time=2", "-t", "CNAME", "my.k8s.example.com", "@10.96.0.10"]
+
+
+def test_recorded_dig_of_a_clusterip_service_is_one_authoritative_a_record() -> None:
+    dig = parse_dig(recorded("dig-clusterip.txt"))
+
+    assert dig.status == "NOERROR"
+    assert "aa" in dig.flags
+    assert dig.answers == (DnsRecord("myapp.rec.svc.cluster.local.", 30, "IN", "A", "10.108.38.170"),)
+    assert dig.addresses() == frozenset({"10.108.38.170"})
+    assert (dig.server, dig.query_time_ms) == ("10.96.0.10", 0)
+
+
+def test_recorded_dig_outside_the_lab_zones_gets_nothing() -> None:
+    # The lab's CoreDNS forwards nothing: a name outside its zones is SERVFAIL, not an answer.
+    dig = parse_dig(recorded("dig-outside-zone.txt"))
+
+    assert dig.status == "SERVFAIL"
+    assert dig.answers == ()
+    assert dig.cnames() == ()
+    assert "aa" not in dig.flags
+    assert dig.server == "10.96.0.10"

@@ -31,3 +31,13 @@ def test_negative_control_another_requested_mode_is_reported_as_a_mismatch(lab: 
     found = in_force(other, lab.kubectl, lab.shell, [n.name for n in lab.nodes])
     sentence = found.mismatch()
     assert sentence is not None and repr(other) in sentence and lab.mode in sentence, sentence
+
+
+def test_no_node_ever_pulled_an_image(lab: LiveLab) -> None:
+    """Every image is preloaded: containerd on every node logged no PullImage request."""
+    assert lab.shell is not None
+    for node in lab.nodes:
+        log = lab.shell.node_run(node.name, ["journalctl", "-u", "containerd", "--no-pager", "-o", "cat"])
+        assert log.ok and "starting containerd" in log.stdout, log.describe()
+        pulls = [line for line in log.stdout.splitlines() if "PullImage" in line]
+        assert pulls == [], f"{node.name} pulled:\n" + "\n".join(pulls[:10])

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from svclab import hostcheck, progress
+from svclab import hostcheck, progress, report
 from svclab.assets import repo_root
 from svclab.spec import PROXY_MODES
 
@@ -48,6 +48,10 @@ def run_mode(mode: str, reports: Path, extra: list[str]) -> ModeRun:
     if problems:
         return ModeRun(mode, "not run", " ".join(problems))
     junit = reports / mode / "junit.xml"
+    evidence = reports / mode / "evidence.json"
+    previous = reports / mode / "evidence.previous.json"
+    if evidence.exists():
+        evidence.replace(previous)  # last run's evidence: the report shows what changed since
     argv = [sys.executable, "-m", "pytest", str(repo_root() / "suites"), "-p", "no:cacheprovider",
             "--proxy-mode", mode, "--lab", f"kind:svclab-{mode}", "--junitxml", str(junit),
             "--svclab-report-dir", str(reports / mode), "-q", *extra]
@@ -55,6 +59,9 @@ def run_mode(mode: str, reports: Path, extra: list[str]) -> ModeRun:
     start = time.monotonic()
     rc = subprocess.call(argv)
     counts, skips = junit_counts(junit)
+    if evidence.exists():
+        html, _ = report.render(evidence, previous if previous.exists() else None)
+        progress.say(f"report for {mode} mode: {html}")
     status = "passed" if rc == 0 and counts.get("passed", 0) > 0 else "failed"
     reason = "" if status == "passed" else f"pytest exit code {rc}" + (" (no tests ran)" if rc == 5 else "")
     return ModeRun(mode, status, reason, time.monotonic() - start, counts, skips)

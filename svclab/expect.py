@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from svclab import evidence
 from svclab.probes import Batch
 from svclab.result import CommandResult
 
@@ -19,6 +20,7 @@ class Verdict:
     observed: str
     evidence: tuple[CommandResult, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    data: dict[str, object] = field(default_factory=dict)  # e.g. per-pod counts, for the report
 
     def report(self, facts: str = "") -> str:
         lines = [f"{self.name}: {'holds' if self.ok else 'does NOT hold'}",
@@ -34,6 +36,8 @@ class Verdict:
 def verify(verdict: Verdict, facts: Callable[[], str] | None = None) -> Verdict:
     """Fail the calling test with the verdict's report unless it holds."""
     __tracebackhide__ = True
+    evidence.note(verdict.name, verdict.ok, verdict.expected, verdict.observed,
+                  list(verdict.evidence), dict(verdict.data))
     if not verdict.ok:
         raise AssertionError(verdict.report(facts() if facts else ""))
     return verdict
@@ -56,7 +60,7 @@ def reaches_all(batch: Batch, pods: Sequence[str]) -> Verdict:
         f"{len(batch.answers)} answers from exactly {sorted(pods)}",
         f"{_table(counts, pods)}; failures: {len(failed)}"
         + (f" (curl exits {sorted({a.exitcode for a in failed})})" if failed else ""),
-        (batch.command,),
+        (batch.command,), data={"counts": counts, "pods": list(pods), "failures": len(failed)},
     )
 
 
@@ -66,7 +70,8 @@ def one_pod(batch: Batch) -> Verdict:
     ok = len(counts) == 1 and not batch.failed()
     return Verdict("one client stays on one pod", ok,
                    f"all {len(batch.answers)} answers from a single pod",
-                   f"{_table(counts, list(counts))}; failures: {len(batch.failed())}", (batch.command,))
+                   f"{_table(counts, list(counts))}; failures: {len(batch.failed())}", (batch.command,),
+                   data={"counts": counts, "failures": len(batch.failed())})
 
 
 def round_robin(batch: Batch, pods: Sequence[str]) -> Verdict:
@@ -81,7 +86,8 @@ def round_robin(batch: Batch, pods: Sequence[str]) -> Verdict:
     where = f"; first broken window at request {broken[0]}: {seq[broken[0]:broken[0] + n]}" if broken else ""
     return Verdict("rr cycles through the pods", ok,
                    f"per-pod counts within 1 and each run of {n} answers names all {n} pods",
-                   f"{_table(counts, pods)}{where}", (batch.command,))
+                   f"{_table(counts, pods)}{where}", (batch.command,),
+                   data={"counts": counts, "pods": list(pods), "sequence": seq[:60]})
 
 
 def chi_square_p(counts: Sequence[int]) -> float:
@@ -139,4 +145,5 @@ def uniform_random(batch: Batch, pods: Sequence[str], alpha: float = RANDOM_ALPH
     ok = p >= alpha and not batch.failed() and all(counts.get(pod) for pod in pods)
     return Verdict("random spread over the pods", ok,
                    f"all {len(pods)} pods answer, chi-square p >= {alpha}",
-                   f"{_table(counts, pods)}; p = {p:.4f}", (batch.command,))
+                   f"{_table(counts, pods)}; p = {p:.4f}", (batch.command,),
+                   data={"counts": counts, "pods": list(pods), "p": p, "alpha": alpha})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from svclab import progress
+from svclab import evidence, progress
 from svclab.errors import SvclabError
 from svclab.jig import Jig, Pod, Probe
 from svclab.kubectl import Kubectl
@@ -72,13 +73,34 @@ def lab(request: pytest.FixtureRequest, lab_spec: LabSpec) -> Iterator[LiveLab]:
         if wrong:
             raise SvclabError(wrong + " svclab never falls back silently.")
         progress.say(f"proxy mode in force: {proxy.configured} (nodes: {proxy.observed})")
+        evidence.note_lab(lab_facts(live))
         yield live
     except BaseException as exc:
+        evidence.note_lab({"name": lab_spec.name, "proxy_mode_requested": lab_spec.proxy_mode,
+                           "error": str(exc) or type(exc).__name__})
         _finish(request, provider, failed=True)
         if isinstance(exc, SvclabError):  # one sentence for the whole run, not one per test
             pytest.exit(f"svclab: the lab is not usable: {exc}", returncode=3)
         raise
     _finish(request, provider, failed=request.session.testsfailed > 0)
+
+
+def lab_facts(live: LiveLab) -> dict[str, Any]:
+    """What a reader of the report needs to know about the lab that produced it."""
+    version = live.kubectl.run("version", "-o", "json")
+    server = json.loads(version.stdout).get("serverVersion", {}) if version.ok else {}
+    shell = live.shell
+    kernel = shell.node_run(live.nodes[0].name, ["uname", "-r"]).stdout.strip() if shell else ""
+    return {
+        "provider": live.spec.provider, "name": live.spec.name,
+        "kubernetes": server.get("gitVersion", ""), "node_image": live.spec.image,
+        "proxy_mode_requested": live.proxy.requested, "proxy_mode_configured": live.proxy.configured,
+        "proxy_mode_observed": live.proxy.observed, "ipvs_scheduler": live.spec.ipvs_scheduler,
+        "kernel": kernel, "cni": "labnet (bridge, host-local, portmap + node routes)",
+        "pod_subnet": live.spec.pod_subnet, "service_subnet": live.spec.service_subnet,
+        "nodes": [{"name": n.name, "role": n.role, "address": n.address} for n in live.nodes],
+        "reused": live.provider.reused,
+    }
 
 
 def _settled(requested: str, kubectl: Kubectl, shell: NodeShell | None,

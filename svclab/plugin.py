@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import pytest
 
-from svclab import fixtures, progress
+from svclab import evidence, fixtures, progress
 from svclab.errors import SvclabError
 from svclab.fixtures import SPEC_KEY, LiveLab
 from svclab.spec import PROXY_MODES, from_settings
@@ -69,6 +70,22 @@ def pytest_configure(config: pytest.Config) -> None:
     capman = config.pluginmanager.getplugin("capturemanager")
     if capman is not None:
         progress.uncaptured = capman.global_and_fixture_disabled
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Keep each test's outcome with the verdicts it recorded (setup skips and errors too)."""
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        message = str(report.longrepr) if report.longrepr else ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            message = str(report.longrepr[2])
+        evidence.add_test(report.nodeid, report.outcome, report.duration, message,
+                          dict(report.user_properties))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if evidence.STORE.lab:
+        where = Path(session.config.getoption("svclab_report_dir")) / "evidence.json"
+        progress.say(f"evidence written to {evidence.write(where)}")
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

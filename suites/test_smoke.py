@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from svclab.fixtures import LiveLab
 from svclab.jig import Pod
 
@@ -11,6 +13,15 @@ def test_lab_has_the_requested_ready_nodes(lab: LiveLab) -> None:
     assert ready.ok, ready.describe()
     assert len(lab.nodes) == lab.spec.nodes, f"expected {lab.spec.nodes} nodes, found {lab.nodes}"
     assert [n.role for n in lab.nodes].count("control-plane") == 1
+
+
+def test_every_kube_system_pod_is_running_and_ready(lab: LiveLab) -> None:
+    pods = lab.kubectl.get("pods", namespace="kube-system")["items"]
+    bad = [(p["metadata"]["name"], p["status"].get("phase"))
+           for p in pods
+           if p["status"].get("phase") != "Running"
+           or not all(c.get("ready") for c in p["status"].get("containerStatuses", []))]
+    assert pods and bad == [], f"kube-system pods not Running and Ready: {bad}"
 
 
 def test_proxy_mode_in_force_is_the_requested_one(lab: LiveLab) -> None:
@@ -41,3 +52,11 @@ def test_no_node_ever_pulled_an_image(lab: LiveLab) -> None:
         assert log.ok and "starting containerd" in log.stdout, log.describe()
         pulls = [line for line in log.stdout.splitlines() if "PullImage" in line]
         assert pulls == [], f"{node.name} pulled:\n" + "\n".join(pulls[:10])
+
+
+def test_kubelet_containerd_and_kube_proxy_run_on_every_node(lab: LiveLab, nodes: dict[str, Any]) -> None:
+    """The seeds' checklist item "kube-proxy runs on every node", read through testinfra."""
+    for name, host in nodes.items():
+        for unit in ("kubelet", "containerd"):
+            assert host.service(unit).is_running, f"{name}: {unit} is not running"
+        assert host.process.filter(comm="kube-proxy"), f"{name}: no kube-proxy process"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from svclab.expect import dns_answer, verify
 from svclab.fixtures import LiveLab
 from svclab.jig import Jig, Pod, Probe
 from svclab.parsers import DigResult, parse_dig
@@ -33,11 +34,10 @@ def test_headless_service_has_no_clusterip(jig: Jig, services: dict[str, str]) -
 
 def test_headless_a_answer_is_exactly_the_ready_pod_ips(
         lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod], services: dict[str, str]) -> None:
-    answer, raw = dig(probe, f"myapp-headless.{jig.namespace}.svc.cluster.local")
-    assert answer.status == "NOERROR", raw
-    assert answer.addresses() == {p.ip for p in myapp}, f"expected {sorted(p.ip for p in myapp)}\n{raw}"
-    assert "aa" in answer.flags, f"the cluster DNS should answer with authority\n{raw}"
-    assert answer.server == dns_server(lab.spec), raw
+    name = f"myapp-headless.{jig.namespace}.svc.cluster.local"
+    result = probe.dig(name)
+    verify(dns_answer(result, name, {p.ip for p in myapp}))
+    assert parse_dig(result.stdout).server == dns_server(lab.spec), result.describe()
 
 
 def test_headless_srv_answers_name_the_http_port(jig: Jig, probe: Probe, myapp: list[Pod],
@@ -50,18 +50,19 @@ def test_headless_srv_answers_name_the_http_port(jig: Jig, probe: Probe, myapp: 
 
 def test_clusterip_name_resolves_by_full_and_short_name(jig: Jig, probe: Probe,
                                                          services: dict[str, str]) -> None:
-    full, raw = dig(probe, f"myapp-clusterip.{jig.namespace}.svc.cluster.local")
-    assert full.addresses() == {services["clusterip"]}, raw
+    name = f"myapp-clusterip.{jig.namespace}.svc.cluster.local"
+    verify(dns_answer(probe.dig(name), name, {services["clusterip"]}))
     short = probe.run(["getent", "hosts", "myapp-clusterip"])  # through the pod's search path
     assert short.ok and short.stdout.split()[0] == services["clusterip"], short.describe()
 
 
 def test_externalname_answers_a_cname_to_its_target(lab: LiveLab, jig: Jig, probe: Probe,
                                                      services: dict[str, str]) -> None:
-    answer, raw = dig(probe, f"myapp-externalname.{jig.namespace}.svc.cluster.local")
-    assert answer.cnames() == (f"my.{LAB_ZONE}.",), raw
+    name = f"myapp-externalname.{jig.namespace}.svc.cluster.local"
+    result = probe.dig(name)
+    verify(dns_answer(result, name, {f"my.{LAB_ZONE}."}, "CNAME"))
     # the target is answered by the lab's own zone: nothing asked outside the machine
-    assert answer.addresses() == {lab.spec.external_ips[0]}, raw
+    verify(dns_answer(result, f"my.{LAB_ZONE}", {lab.spec.external_ips[0]}))
 
 
 def test_names_outside_the_lab_get_no_answer(probe: Probe) -> None:

@@ -42,3 +42,12 @@ def test_deleting_a_pod_replaces_its_endpoint(jig: Jig, probe: Probe, clusterip:
     jig.wait_endpoints("myapp-follow", [p.ip for p in after], timeout=FOLLOW_TIMEOUT)
     probe.wait_only(f"http://{clusterip}/hostname.html", [p.name for p in after], timeout=FOLLOW_TIMEOUT)
     assert jig.get("service", "myapp-follow")["spec"]["clusterIP"] == clusterip
+
+
+def test_negative_control_a_selector_matching_nothing_never_gets_endpoints(jig: Jig, myapp: list[Pod]) -> None:
+    from svclab.errors import WaitTimeout
+
+    jig.create_service("myapp-follow-nothing", tweak=lambda s: s["spec"].update(selector={"app": "nothing"}))
+    with pytest.raises(WaitTimeout) as failure:
+        jig.wait_endpoints("myapp-follow-nothing", [p.ip for p in myapp[:1]], timeout=5)
+    assert "endpoints now: []" in str(failure.value)

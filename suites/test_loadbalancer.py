@@ -52,3 +52,19 @@ def test_ipvs_has_a_virtual_server_for_the_lb_address(lab: LiveLab, lb_ip: str) 
     for node in lab.nodes:
         dump = lab.shell.node_run(node.name, ["ipvsadm", "-Ln"])
         assert find_virtual(parse_ipvsadm(dump.stdout), lb_ip, 80), dump.describe()
+
+
+def test_negative_control_a_class_nobody_serves_gets_no_address(jig: Jig, lb_ip: str) -> None:
+    """A LoadBalancer Service of a class MetalLB does not handle stays pending: the wait fails."""
+    from svclab.errors import WaitTimeout
+
+    jig.create_service("myapp-lb-unserved", type_="LoadBalancer",
+                       tweak=lambda s: s["spec"].update(loadBalancerClass="svclab.invalid/nobody"))
+
+    def assigned() -> str | None:
+        ingress = jig.get("service", "myapp-lb-unserved")["status"].get("loadBalancer", {}).get("ingress")
+        return str(ingress[0].get("ip")) if ingress else None
+
+    with pytest.raises(WaitTimeout) as failure:
+        wait_for(assigned, what="an address for myapp-lb-unserved", timeout=10, interval=1)
+    assert "myapp-lb-unserved" in str(failure.value)

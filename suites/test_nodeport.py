@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from svclab.expect import reaches_all, verify
+from svclab.expect import holds, reaches_all, verify
 from svclab.facts import service_facts
 from svclab.fixtures import LiveLab
 from svclab.jig import Jig, Pod, Probe
@@ -73,8 +73,9 @@ def test_no_process_listens_on_the_node_port(lab: LiveLab, nodeport: int) -> Non
     assert lab.shell is not None and lab.spec.minor >= 24
     for node in lab.nodes:
         result = lab.shell.node_run(node.name, ["ss", "-lntpH"])
-        held = [x for x in parse_listeners(result.stdout) if x.port == nodeport]
-        assert held == [], f"{node.name}: {held}\n{result.describe()}"
+        held = [f"{x.address}:{x.port} {x.process}" for x in parse_listeners(result.stdout) if x.port == nodeport]
+        verify(holds(f"no listener on {node.name}:{nodeport}", result.ok and not held,
+                     "no socket holds the node port (Kubernetes >= 1.24)", f"listeners: {held}", result))
 
 
 def test_data_plane_on_every_node_holds_the_node_port(lab: LiveLab, nodeport: int) -> None:
@@ -90,7 +91,8 @@ def test_data_plane_on_every_node_holds_the_node_port(lab: LiveLab, nodeport: in
             dump = lab.shell.node_run(node.name, ["iptables-save", "-t", "nat"])
             found = any("KUBE-NODEPORTS" in line and f"--dport {nodeport}" in line
                         for line in dump.stdout.splitlines())
-        assert found, f"{node.name} ({lab.mode}): no rule for node port {nodeport}\n{dump.describe()}"
+        verify(holds(f"{lab.mode} data plane on {node.name} holds node port {nodeport}", found,
+                     f"a {lab.mode} entry for port {nodeport}", "found" if found else "no entry", dump))
 
 
 def test_negative_control_target_port_nobody_listens_on_is_refused(lab: LiveLab, jig: Jig, probe: Probe,

@@ -147,3 +147,24 @@ def uniform_random(batch: Batch, pods: Sequence[str], alpha: float = RANDOM_ALPH
                    f"all {len(pods)} pods answer, chi-square p >= {alpha}",
                    f"{_table(counts, pods)}; p = {p:.4f}", (batch.command,),
                    data={"counts": counts, "pods": list(pods), "p": p, "alpha": alpha})
+
+
+def dns_answer(result: CommandResult, name: str, want: set[str], rtype: str = "A") -> Verdict:
+    """The DNS answer for `name` is exactly `want` (addresses, or CNAME targets), with authority."""
+    from svclab.parsers import parse_dig
+
+    try:
+        dig = parse_dig(result.stdout)
+    except ValueError as exc:
+        return Verdict(f"DNS {rtype} {name}", False, f"answer {sorted(want)}", f"unreadable dig output: {exc}",
+                       (result,))
+    got = set(dig.cnames()) if rtype == "CNAME" else set(dig.addresses())
+    ok = dig.status == "NOERROR" and got == want and "aa" in dig.flags
+    return Verdict(f"DNS {rtype} {name}", ok, f"NOERROR, authoritative, {sorted(want)}",
+                   f"{dig.status}, flags {' '.join(sorted(dig.flags))}, {sorted(got)} from {dig.server}",
+                   (result,), data={"answers": [f"{r.name} {r.ttl} {r.rtype} {r.data}" for r in dig.answers]})
+
+
+def holds(name: str, ok: bool, expected: str, observed: str, *results: CommandResult) -> Verdict:
+    """A plain named check with its raw outputs, for facts no other expectation covers."""
+    return Verdict(name, ok, expected, observed, tuple(results))

@@ -24,10 +24,7 @@ def ips(jig: Jig, probe: Probe, myapp: list[Pod]) -> dict[str, str]:
     out = {}
     for mode in ("ClientIP", "None"):
         name = f"myapp-affinity-{mode.lower()}"
-        svc = jig.create_service(name, tweak=affinity(mode))  # type: ignore[arg-type]
-        jig.wait_endpoints(name, [p.ip for p in myapp])
-        out[mode] = str(svc["spec"]["clusterIP"])
-        probe.wait_answers(f"http://{out[mode]}/hostname.html")
+        out[mode] = jig.expose(name, myapp, probe, tweak=affinity(mode))  # type: ignore[arg-type]
     return out
 
 

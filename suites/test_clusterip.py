@@ -6,11 +6,10 @@ import ipaddress
 
 import pytest
 
-from svclab.expect import reaches_all, round_robin, uniform_random, verify
+from svclab.expect import ipvs_virtual_server, reaches_all, round_robin, uniform_random, verify
 from svclab.facts import service_facts
 from svclab.fixtures import LiveLab
 from svclab.jig import Jig, Pod, Probe
-from svclab.parsers import find_virtual, parse_ipvsadm
 from svclab.probes import Batch
 
 REQUESTS = 300
@@ -18,10 +17,7 @@ REQUESTS = 300
 
 @pytest.fixture(scope="module")
 def clusterip(jig: Jig, probe: Probe, myapp: list[Pod]) -> str:
-    svc = jig.create_service("myapp-clusterip")
-    jig.wait_endpoints("myapp-clusterip", [p.ip for p in myapp])
-    probe.wait_answers(f"http://{svc['spec']['clusterIP']}/hostname.html")
-    return str(svc["spec"]["clusterIP"])
+    return jig.expose("myapp-clusterip", myapp, probe)
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +45,8 @@ def test_iptables_and_nftables_spread_at_random(myapp: list[Pod], batch: Batch) 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="ipvsadm shows IPVS virtual servers")
 def test_ipvs_virtual_server_lists_exactly_the_endpoints(lab: LiveLab, jig: Jig, clusterip: str) -> None:
-    assert lab.shell is not None
-    want = sorted(jig.endpoints("myapp-clusterip"))
-    for node in lab.nodes:
-        dump = lab.shell.node_run(node.name, ["ipvsadm", "-Ln"])
-        vs = find_virtual(parse_ipvsadm(dump.stdout), clusterip, 80)
-        got = sorted(r.address for r in vs.real_servers) if vs else None
-        assert got == want, f"{node.name}: real servers {got}, endpoints {want}\n{dump.describe()}"
-        assert vs is not None and vs.scheduler == lab.spec.ipvs_scheduler
+    verify(ipvs_virtual_server(lab.on_every_node(["ipvsadm", "-Ln"]), clusterip, 80, lab.spec.ipvs_scheduler,
+                               jig.endpoints("myapp-clusterip")))
 
 
 def test_clusterip_stays_when_pods_are_recreated(jig: Jig, clusterip: str, myapp: list[Pod]) -> None:

@@ -15,10 +15,7 @@ FOLLOW_TIMEOUT = 60.0
 
 @pytest.fixture(scope="module")
 def clusterip(jig: Jig, probe: Probe, myapp: list[Pod]) -> str:
-    svc = jig.create_service("myapp-follow")
-    jig.wait_endpoints("myapp-follow", [p.ip for p in myapp])
-    probe.wait_answers(f"http://{svc['spec']['clusterIP']}/hostname.html")
-    return str(svc["spec"]["clusterIP"])
+    return jig.expose("myapp-follow", myapp, probe)
 
 
 @pytest.mark.parametrize("replicas", [5, 2])

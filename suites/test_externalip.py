@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from svclab.expect import reaches_all, verify
+from svclab.expect import ipvs_virtual_server, reaches_all, verify
 from svclab.facts import service_facts
 from svclab.fixtures import LiveLab
 from svclab.jig import Jig, Pod
-from svclab.parsers import find_virtual, parse_ipvsadm
 from svclab.probes import curl_batch
 
 REQUESTS = 90
@@ -44,10 +43,7 @@ def test_external_ip_reaches_every_pod_from_outside(lab: LiveLab, jig: Jig, outs
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS lists a virtual server for the external IP")
 def test_ipvs_has_a_virtual_server_for_the_external_ip(lab: LiveLab, external_ip: str) -> None:
-    assert lab.shell is not None
-    for node in lab.nodes:
-        dump = lab.shell.node_run(node.name, ["ipvsadm", "-Ln"])
-        assert find_virtual(parse_ipvsadm(dump.stdout), external_ip, 80), dump.describe()
+    verify(ipvs_virtual_server(lab.on_every_node(["ipvsadm", "-Ln"]), external_ip, 80, lab.spec.ipvs_scheduler))
 
 
 def test_negative_control_an_address_the_lab_does_not_route_is_unreachable(

@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 
 from svclab import metallb
-from svclab.expect import reaches_all, verify
+from svclab.expect import ipvs_virtual_server, reaches_all, verify
 from svclab.facts import service_facts
 from svclab.fixtures import LiveLab
 from svclab.jig import Jig, Pod
-from svclab.parsers import find_virtual, parse_ipvsadm
 from svclab.probes import curl_batch
 from svclab.wait import wait_for
 
@@ -48,10 +47,7 @@ def test_lb_address_reaches_every_pod_from_outside(lab: LiveLab, jig: Jig, outsi
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS lists a virtual server for the LoadBalancer IP")
 def test_ipvs_has_a_virtual_server_for_the_lb_address(lab: LiveLab, lb_ip: str) -> None:
-    assert lab.shell is not None
-    for node in lab.nodes:
-        dump = lab.shell.node_run(node.name, ["ipvsadm", "-Ln"])
-        assert find_virtual(parse_ipvsadm(dump.stdout), lb_ip, 80), dump.describe()
+    verify(ipvs_virtual_server(lab.on_every_node(["ipvsadm", "-Ln"]), lb_ip, 80, lab.spec.ipvs_scheduler))
 
 
 def test_negative_control_a_class_nobody_serves_gets_no_address(jig: Jig, lb_ip: str) -> None:

@@ -15,11 +15,7 @@ REQUESTS = 60
 
 @pytest.fixture(scope="module")
 def clusterip(jig: Jig, probe: Probe, myapp: list[Pod]) -> str:
-    jig.create_service("myapp-ready")
-    jig.wait_endpoints("myapp-ready", [p.ip for p in myapp])
-    ip = str(jig.get("service", "myapp-ready")["spec"]["clusterIP"])
-    probe.wait_answers(f"http://{ip}/hostname.html")
-    return ip
+    return jig.expose("myapp-ready", myapp, probe)
 
 
 def set_ready(probe: Probe, pod: Pod, state: int) -> None:

@@ -168,3 +168,20 @@ def dns_answer(result: CommandResult, name: str, want: set[str], rtype: str = "A
 def holds(name: str, ok: bool, expected: str, observed: str, *results: CommandResult) -> Verdict:
     """A plain named check with its raw outputs, for facts no other expectation covers."""
     return Verdict(name, ok, expected, observed, tuple(results))
+
+
+def ipvs_virtual_server(dumps: dict[str, CommandResult], address: str, port: int, scheduler: str,
+                        real_servers: list[str] | None = None) -> Verdict:
+    """`ipvsadm -Ln` on every node lists address:port with the scheduler (and, when given,
+    exactly these real servers)."""
+    from svclab.parsers import find_virtual, parse_ipvsadm
+
+    seen = {}
+    for node, dump in dumps.items():
+        vs = find_virtual(parse_ipvsadm(dump.stdout), address, port) if dump.ok else None
+        seen[node] = (vs.scheduler, sorted(r.address for r in vs.real_servers)) if vs else None
+    want = sorted(real_servers) if real_servers is not None else None
+    ok = all(v is not None and v[0] == scheduler and (want is None or v[1] == want) for v in seen.values())
+    return Verdict(f"IPVS virtual server {address}:{port}", ok,
+                   f"on every node, scheduler {scheduler}" + (f", real servers {want}" if want is not None else ""),
+                   "; ".join(f"{n}: {v}" for n, v in seen.items()), tuple(dumps.values()))

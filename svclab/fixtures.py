@@ -18,6 +18,7 @@ from svclab.jig import Jig, Pod, Probe
 from svclab.kubectl import Kubectl
 from svclab.providers import Lab, Node, NodeShell, make_lab
 from svclab.proxymode import InForce, in_force
+from svclab.result import CommandResult
 from svclab.spec import LabSpec
 from svclab.wait import wait_for
 
@@ -39,6 +40,12 @@ class LiveLab:
     @property
     def mode(self) -> str:
         return self.proxy.configured
+
+    def on_every_node(self, argv: list[str]) -> dict[str, CommandResult]:
+        """Run argv on every node through the provider's node shell."""
+        if self.shell is None:
+            raise SvclabError(f"the {self.spec.provider} provider gives no node shell")
+        return {n.name: self.shell.node_run(n.name, argv) for n in self.nodes}
 
 
 def read_nodes(kubectl: Kubectl) -> tuple[Node, ...]:

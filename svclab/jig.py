@@ -121,6 +121,13 @@ class Jig:
         self.apply(service(name, **kw), tweak)
         return self.get("service", name)
 
+    def expose(self, name: str, pods: list[Pod], probe: Probe, tweak: Tweak | None = None, **kw: Any) -> str:
+        """Create a Service for `pods`, wait for its Endpoints and until it answers; return its ClusterIP."""
+        ip = str(self.create_service(name, tweak, **kw)["spec"]["clusterIP"])
+        self.wait_endpoints(name, [p.ip for p in pods])
+        probe.wait_answers(f"http://{ip}/hostname.html")
+        return ip
+
     def endpoints(self, name: str) -> list[str]:
         """Ready endpoint addresses of a Service, from its EndpointSlices."""
         slices = self.kubectl.get("endpointslices", "-l", f"kubernetes.io/service-name={name}",

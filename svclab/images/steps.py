@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
+from svclab.errors import WaitTimeout
 from svclab.images.catalog import PINS, Pins, lab_images, tag
 from svclab.images.factory import Ctx, Step, docker_build
+from svclab.wait import wait_for
 
 GO_ENV = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
 K8S_BINARIES = (
@@ -68,12 +69,12 @@ def preload_node(ctx: Ctx, base: str, node: str, images: list[str]) -> None:
         "-v", f"{archive}:/images.tar:ro", base,
     ])
     try:
-        deadline = time.monotonic() + 60
-        while subprocess.call(["docker", "exec", name, "ctr", "version"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-            if time.monotonic() > deadline:
-                ctx.fail("containerd in the build container did not answer within 60 s")
-            time.sleep(0.5)
+        try:
+            wait_for(lambda: subprocess.call(["docker", "exec", name, "ctr", "version"], stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL) == 0,
+                     what="containerd in the build container answers", timeout=60, interval=0.5)
+        except WaitTimeout as exc:
+            ctx.fail(str(exc))
         ctx.run(["docker", "exec", name, "ctr", "-n", "k8s.io", "images", "import",
                  "--no-unpack", "--digests", "/images.tar"])
         ctx.run(["docker", "exec", name, "ctr", "-n", "k8s.io", "images", "ls", "-q"])

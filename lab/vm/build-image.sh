@@ -130,6 +130,7 @@ for m in virtio_blk virtio_pci ext4; do
 done
 install -m 0644 "$root/boot/vmlinuz-$kver" "$VM_OUT/vmlinuz.tmp"
 install -m 0644 "$initrd" "$VM_OUT/initrd.img.tmp"
+# shellcheck disable=SC2016
 chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' >"$VM_OUT/image.manifest.tmp"
 
 # --- disk image: raw ext4 populated straight from the folder (no loop device, no mount) ------

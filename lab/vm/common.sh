@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2029
 # Shared settings for lab/vm/*.sh (sourced, not run).
 # The VM owns a Debian kernel with ip_vs; it is driven over SSH on 127.0.0.1 only.
 VM_OUT=${1:-${SVCLAB_VM_DIR:-/root/.cache/svclab/vm}}

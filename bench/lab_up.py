@@ -57,8 +57,7 @@ def svclab_up(mode: str) -> tuple[float, int]:
         jig = Jig(Kubectl(lab.kubeconfig, tools.binary("kubectl")), "default")
         jig.deploy_myapp(3)
         elapsed = time.monotonic() - start
-        time.sleep(5)  # let the memory sampler see the settled lab
-        return elapsed, watch.peak
+        return elapsed, max(watch.peak, lab_memory(spec.name))  # one more sample of the settled lab
     finally:
         watch.stop.set()
         lab.down()
@@ -84,6 +83,7 @@ def bare_kind(mode: str) -> float:
     finally:
         subprocess.run([kind, "delete", "cluster", "--name", spec.name], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        lab._fence(False)
         subprocess.run(["docker", "network", "rm", lab.network], check=False, stdout=subprocess.DEVNULL)
 
 

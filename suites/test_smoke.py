@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from svclab.fixtures import LiveLab
 from svclab.jig import Pod
 
@@ -60,3 +62,11 @@ def test_kubelet_containerd_and_kube_proxy_run_on_every_node(lab: LiveLab, nodes
         for unit in ("kubelet", "containerd"):
             assert host.service(unit).is_running, f"{name}: {unit} is not running"
         assert host.process.filter(comm="kube-proxy"), f"{name}: no kube-proxy process"
+
+
+def test_the_lab_network_cannot_forward_off_the_machine(lab: LiveLab) -> None:
+    """Network hygiene: the host drops whatever the lab's bridge would forward elsewhere."""
+    fenced = getattr(lab.provider, "fenced", None)
+    if fenced is None:
+        pytest.skip(f"the {lab.spec.provider} provider does not own the lab's network")
+    assert fenced(), "no DOCKER-USER rule drops traffic leaving the lab's bridge"

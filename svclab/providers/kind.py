@@ -150,6 +150,7 @@ class KindLab:
             if self.spec.name in self._clusters():
                 self._kind("delete", "cluster", "--name", self.spec.name,
                            "--kubeconfig", str(self.kubeconfig), timeout=300).check("kind delete")
+            self._fence(False)
             run(["docker", "network", "rm", self.network])
 
     # -- node shells -------------------------------------------------------------------
@@ -204,12 +205,39 @@ class KindLab:
                     f"Docker network {self.network} exists with subnet {found.stdout.strip()}, "
                     f"not {self.spec.network}: remove it with `docker network rm {self.network}`."
                 )
+            self._fence(True)
             return
         run(["docker", "network", "create", "--driver", "bridge",
              "--subnet", self.spec.network, "--ip-range", self.spec.node_range,
              "-o", "com.docker.network.bridge.enable_ip_masquerade=false",
              "--label", "svclab.lab=" + self.spec.name, self.network]).check("docker network create")
         self._created_network = True
+        self._fence(True)
+
+    def _fence_rule(self) -> list[str] | None:
+        """A DOCKER-USER rule dropping what the lab's bridge would forward elsewhere: with
+        masquerading off nothing would be rewritten, and this way nothing is forwarded at all."""
+        found = run(["docker", "network", "inspect", "-f", "{{.Id}}", self.network])
+        if not found.ok:
+            return None
+        bridge = f"br-{found.stdout.strip()[:12]}"
+        return ["DOCKER-USER", "-i", bridge, "!", "-o", bridge, "-m", "comment",
+                "--comment", f"svclab:{self.spec.name}", "-j", "DROP"]
+
+    def fenced(self) -> bool:
+        """Whether the host drops what the lab's bridge would forward off the lab network."""
+        rule = self._fence_rule()
+        return rule is not None and run(["iptables", "-C", *rule]).ok
+
+    def _fence(self, on: bool) -> None:
+        rule = self._fence_rule()
+        if rule is None:
+            return
+        present = run(["iptables", "-C", *rule]).ok
+        if on and not present:
+            run(["iptables", "-I", *rule]).check("iptables: fencing the lab network off from the outside")
+        elif not on and present:
+            run(["iptables", "-D", *rule])
 
     def _fail_cleanup(self) -> None:
         """After a failed or interrupted create: keep logs, then leave nothing behind."""
@@ -219,6 +247,7 @@ class KindLab:
                 progress.say(f"cluster logs exported to {logs}")
             self._kind("delete", "cluster", "--name", self.spec.name, timeout=300)
         if self._created_network:
+            self._fence(False)
             run(["docker", "network", "rm", self.network])
 
     def _install_addons(self) -> None:

@@ -1,7 +1,9 @@
 """Benchmark: warm lab up (cached images) to myapp Ready, beside a bare `kind create
 cluster` on the same generated config, in the same run; and the lab's peak memory.
+With `--modes iptables ipvs` the IPVS lab (its IPVS node in a qemu VM on a host without
+ip_vs) is measured in the same run, and its memory includes the qemu process.
 
-    python bench/lab_up.py [--proxy-mode iptables] [--rounds 1]
+    python bench/lab_up.py [--modes iptables [ipvs]] [--rounds 1]
 
 Prints one Markdown table row per measurement (paste into docs/benchmarks.md).
 """
@@ -23,7 +25,8 @@ from svclab.spec import from_settings
 
 
 def lab_memory(name: str) -> int:
-    """Bytes used by the lab's node containers (their cgroups' memory.usage_in_bytes)."""
+    """Bytes used by the lab's node containers (their cgroups' memory.usage_in_bytes), plus
+    the resident memory of its IPVS VM's qemu, if it has one."""
     ids = subprocess.run(["docker", "ps", "-q", "--no-trunc", "--filter", f"label=io.x-k8s.kind.cluster={name}"],
                          capture_output=True, text=True, check=False).stdout.split()
     total = 0
@@ -33,6 +36,12 @@ def lab_memory(name: str) -> int:
             if path.exists():
                 total += int(path.read_text())
                 break
+    pidfile = tools.state_dir(name, create=False) / "vm" / "qemu.pid"
+    try:
+        status = Path(f"/proc/{int(pidfile.read_text())}/status").read_text()
+        total += next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
+    except (OSError, ValueError, StopIteration):
+        pass
     return total
 
 
@@ -89,15 +98,16 @@ def bare_kind(mode: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--proxy-mode", default="iptables")
+    parser.add_argument("--modes", nargs="+", default=["iptables"])
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     print(f"machine: {platform.node()} {platform.release()}, {__import__('os').cpu_count()} cores")
     for _ in range(args.rounds):
-        bare = bare_kind(args.proxy_mode)
-        up, peak = svclab_up(args.proxy_mode)
-        print(f"| {args.proxy_mode} | bare kind create {bare:.1f} s | svclab lab up to myapp Ready {up:.1f} s "
-              f"| ratio {up / bare:.2f} | peak lab memory {peak / 2**30:.2f} GiB |")
+        bare = bare_kind("iptables")
+        for mode in args.modes:
+            up, peak = svclab_up(mode)
+            print(f"| {mode} | bare kind create (iptables) {bare:.1f} s | svclab lab up to myapp Ready {up:.1f} s "
+                  f"| ratio {up / bare:.2f} | peak lab memory {peak / 2**30:.2f} GiB |")
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ def test_iptables_and_nftables_spread_at_random(myapp: list[Pod], batch: Batch) 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="ipvsadm shows IPVS virtual servers")
 def test_ipvs_virtual_server_lists_exactly_the_endpoints(lab: LiveLab, jig: Jig, clusterip: str) -> None:
-    verify(ipvs_virtual_server(lab.on_every_node(["ipvsadm", "-Ln"]), clusterip, 80, lab.spec.ipvs_scheduler,
+    verify(ipvs_virtual_server(lab.on_dataplane(["ipvsadm", "-Ln"]), clusterip, 80, lab.spec.ipvs_scheduler,
                                jig.endpoints("myapp-clusterip")))
 
 

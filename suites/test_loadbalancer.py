@@ -12,7 +12,7 @@ from svclab.expect import ipvs_virtual_server, reaches_all, verify
 from svclab.facts import service_facts
 from svclab.fixtures import LiveLab
 from svclab.jig import Jig, Pod
-from svclab.probes import curl_batch
+from svclab.probes import curl_batch, wait_settled
 from svclab.wait import wait_for
 
 REQUESTS = 90
@@ -20,7 +20,8 @@ REQUESTS = 90
 
 @pytest.fixture(scope="module")
 def lb_ip(lab: LiveLab, jig: Jig, myapp: list[Pod]) -> str:
-    metallb.install(lab.kubectl, lab.spec)
+    # a lab that mixes proxy modes announces the address only from its data-plane nodes
+    metallb.install(lab.kubectl, lab.spec, [n.name for n in lab.dataplane] if lab.proxy.support else None)
     jig.create_service("myapp-lb", type_="LoadBalancer")
     jig.wait_endpoints("myapp-lb", [p.ip for p in myapp])
 
@@ -39,15 +40,14 @@ def test_first_pool_address_is_assigned(lab: LiveLab, lb_ip: str) -> None:
 def test_lb_address_reaches_every_pod_from_outside(lab: LiveLab, jig: Jig, outside: Any, myapp: list[Pod],
                                                    lb_ip: str) -> None:
     url = f"http://{lb_ip}/hostname.html"
-    wait_for(lambda: curl_batch(outside.run, url, 1).ok(), what=f"{url} answers (ARP from a speaker)",
-             timeout=60, interval=1)
+    wait_settled(outside.run, url, what=f"{url} answers (ARP from a speaker)", timeout=90)
     verify(reaches_all(curl_batch(outside.run, url, REQUESTS), [p.name for p in myapp]),
            service_facts(lab, jig, "myapp-lb"))
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS lists a virtual server for the LoadBalancer IP")
 def test_ipvs_has_a_virtual_server_for_the_lb_address(lab: LiveLab, lb_ip: str) -> None:
-    verify(ipvs_virtual_server(lab.on_every_node(["ipvsadm", "-Ln"]), lb_ip, 80, lab.spec.ipvs_scheduler))
+    verify(ipvs_virtual_server(lab.on_dataplane(["ipvsadm", "-Ln"]), lb_ip, 80, lab.spec.ipvs_scheduler))
 
 
 def test_negative_control_a_class_nobody_serves_gets_no_address(jig: Jig, lb_ip: str) -> None:

@@ -14,9 +14,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from svclab import hostcheck, progress, report
+from svclab import hostcheck, progress, report, tools
 from svclab.assets import repo_root
-from svclab.spec import PROXY_MODES
+from svclab.spec import PROXY_MODES, LabSpec
 
 
 @dataclass
@@ -44,7 +44,10 @@ def junit_counts(path: Path) -> tuple[dict[str, int], list[str]]:
 
 
 def run_mode(mode: str, reports: Path, extra: list[str]) -> ModeRun:
-    problems = hostcheck.check(hostcheck.gather(), mode, "kind")
+    from svclab.providers.kind import host_problems
+
+    spec = LabSpec(name=f"svclab-{mode}", proxy_mode=mode)
+    problems, _ = host_problems(spec, hostcheck.gather(), tools.state_dir(spec.name, create=False))
     if problems:
         return ModeRun(mode, "not run", " ".join(problems))
     junit = reports / mode / "junit.xml"
@@ -89,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the suites against a lab per kube-proxy mode")
     run.add_argument("--modes", nargs="+", choices=PROXY_MODES, default=list(PROXY_MODES))
     run.add_argument("--reports", type=Path, default=Path("reports"))
+    run.add_argument("--require-all", action="store_true",
+                     help="a mode this host cannot run fails the job instead of being reported (CI)")
     run.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
     args = parser.parse_args(argv)
     args.reports.mkdir(parents=True, exist_ok=True)
@@ -97,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     (args.reports / "summary.md").write_text(text)
     print(text)
     ran = [r for r in runs if r.status != "not run"]
+    if args.require_all and len(ran) < len(runs):
+        return 1
     return 0 if ran and all(r.status == "passed" for r in ran) else 1
 
 

@@ -64,11 +64,12 @@ def reaches_all(batch: Batch, pods: Sequence[str]) -> Verdict:
     )
 
 
-def one_pod(batch: Batch) -> Verdict:
-    """Session affinity ClientIP: every answer from the same pod, none failed."""
+def one_pod(batch: Batch, name: str = "one client stays on one pod") -> Verdict:
+    """Every answer from the same pod, none failed (session affinity ClientIP; the IPVS
+    schedulers that hash or prefer the first idle server)."""
     counts = dict(batch.counts())
     ok = len(counts) == 1 and not batch.failed()
-    return Verdict("one client stays on one pod", ok,
+    return Verdict(name, ok,
                    f"all {len(batch.answers)} answers from a single pod",
                    f"{_table(counts, list(counts))}; failures: {len(batch.failed())}", (batch.command,),
                    data={"counts": counts, "failures": len(batch.failed())})

@@ -41,11 +41,34 @@ class LiveLab:
     def mode(self) -> str:
         return self.proxy.configured
 
+    @property
+    def dataplane(self) -> tuple[Node, ...]:
+        """The nodes where the requested proxy mode is in force (all of them, unless the lab
+        mixes modes: the IPVS lab on a host without ip_vs has one IPVS node, in a VM)."""
+        names = set(self.proxy.dataplane())
+        return tuple(n for n in self.nodes if n.name in names) or self.nodes
+
+    @property
+    def client_node(self) -> str | None:
+        """Where client pods run: on a data-plane node when the lab mixes modes, so that
+        every request goes through the requested mode; else wherever the scheduler likes."""
+        return self.dataplane[0].name if self.proxy.support else None
+
+    def mode_on(self, node: str) -> str:
+        return self.proxy.observed.get(node, self.mode)
+
     def on_every_node(self, argv: list[str]) -> dict[str, CommandResult]:
         """Run argv on every node through the provider's node shell."""
+        return self._on(self.nodes, argv)
+
+    def on_dataplane(self, argv: list[str]) -> dict[str, CommandResult]:
+        """Run argv on every node where the requested mode is in force."""
+        return self._on(self.dataplane, argv)
+
+    def _on(self, nodes: tuple[Node, ...], argv: list[str]) -> dict[str, CommandResult]:
         if self.shell is None:
             raise SvclabError(f"the {self.spec.provider} provider gives no node shell")
-        return {n.name: self.shell.node_run(n.name, argv) for n in self.nodes}
+        return {n.name: self.shell.node_run(n.name, argv) for n in nodes}
 
 
 def read_nodes(kubectl: Kubectl) -> tuple[Node, ...]:
@@ -73,13 +96,18 @@ def lab(request: pytest.FixtureRequest, lab_spec: LabSpec) -> Iterator[LiveLab]:
         kubectl = Kubectl(provider.kubeconfig, _kubectl_binary())
         nodes = read_nodes(kubectl)
         shell = provider if isinstance(provider, NodeShell) else None
-        proxy = wait_for(lambda: _settled(lab_spec.proxy_mode, kubectl, shell, nodes),
-                         what="kube-proxy's rules on every node", timeout=60, interval=1)
+        support = provider.proxy_support() if hasattr(provider, "proxy_support") else {}
+        proxy = wait_for(lambda: _settled(lab_spec.proxy_mode, kubectl, shell, nodes, support),
+                         what="kube-proxy's rules on every node", timeout=120, interval=1)
         live = LiveLab(lab_spec, provider, kubectl, nodes, proxy)
         wrong = proxy.mismatch()
         if wrong:
             raise SvclabError(wrong + " svclab never falls back silently.")
         progress.say(f"proxy mode in force: {proxy.configured} (nodes: {proxy.observed})")
+        if proxy.support:
+            progress.say(f"requests go through {', '.join(proxy.dataplane())} ({proxy.requested}); "
+                         f"the other nodes run {', '.join(sorted(set(proxy.support.values())))} "
+                         "because this host's kernel cannot run the requested mode")
         evidence.note_lab(lab_facts(live))
         yield live
     except BaseException as exc:
@@ -97,12 +125,13 @@ def lab_facts(live: LiveLab) -> dict[str, Any]:
     version = live.kubectl.run("version", "-o", "json")
     server = json.loads(version.stdout).get("serverVersion", {}) if version.ok else {}
     shell = live.shell
-    kernel = shell.node_run(live.nodes[0].name, ["uname", "-r"]).stdout.strip() if shell else ""
+    kernel = shell.node_run(live.dataplane[0].name, ["uname", "-r"]).stdout.strip() if shell else ""
     return {
         "provider": live.spec.provider, "name": live.spec.name,
         "kubernetes": server.get("gitVersion", ""), "node_image": live.spec.image,
         "proxy_mode_requested": live.proxy.requested, "proxy_mode_configured": live.proxy.configured,
-        "proxy_mode_observed": live.proxy.observed, "ipvs_scheduler": live.spec.ipvs_scheduler,
+        "proxy_mode_observed": live.proxy.observed, "proxy_mode_support": live.proxy.support,
+        "dataplane_nodes": [n.name for n in live.dataplane], "ipvs_scheduler": live.spec.ipvs_scheduler,
         "kernel": kernel, "cni": "labnet (bridge, host-local, portmap + node routes)",
         "pod_subnet": live.spec.pod_subnet, "service_subnet": live.spec.service_subnet,
         "nodes": [{"name": n.name, "role": n.role, "address": n.address} for n in live.nodes],
@@ -111,8 +140,8 @@ def lab_facts(live: LiveLab) -> dict[str, Any]:
 
 
 def _settled(requested: str, kubectl: Kubectl, shell: NodeShell | None,
-             nodes: tuple[Node, ...]) -> InForce | None:
-    found = in_force(requested, kubectl, shell, [n.name for n in nodes])
+             nodes: tuple[Node, ...], support: dict[str, str]) -> InForce | None:
+    found = in_force(requested, kubectl, shell, [n.name for n in nodes], support)
     return None if "none" in found.observed.values() else found
 
 
@@ -149,7 +178,7 @@ def namespace(lab: LiveLab, request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def jig(lab: LiveLab, namespace: str) -> Jig:
-    return Jig(lab.kubectl, namespace)
+    return Jig(lab.kubectl, namespace, lab.client_node)
 
 
 @pytest.fixture(scope="module")

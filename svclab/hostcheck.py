@@ -96,11 +96,13 @@ def gather(root: Path = Path("/"), run_cmd: RunCmd = run) -> HostFacts:
     )
 
 
-def check(facts: HostFacts, proxy_mode: str, provider: str = "kind") -> list[str]:
+def check(facts: HostFacts, proxy_mode: str, provider: str = "kind",
+          vm_problems: list[str] | None = None) -> list[str]:
     """One sentence per problem that blocks `proxy_mode` on `provider`; [] when fine.
 
     Docker and kernel checks apply to the kind lab only: its nodes are containers on this
-    host's Docker engine and kernel. The VM lab brings its own kernel.
+    host's Docker engine and kernel. The VM lab brings its own kernel. `vm_problems` is what
+    stops the IPVS VM (None: no VM route offered; []: the VM can run the IPVS node).
     """
     problems: list[str] = []
     if proxy_mode not in PROXY_MODES:
@@ -119,11 +121,17 @@ def check(facts: HostFacts, proxy_mode: str, provider: str = "kind") -> list[str
             f"Docker's default runtime {facts.docker.default_runtime}: run {PREPARE} to make "
             f"the `{WRAPPER_RUNTIME}` wrapper the default runtime."
         )
-    if proxy_mode == "ipvs" and not facts.ip_vs:
+    if proxy_mode == "ipvs" and not facts.ip_vs and vm_problems is None:
         problems.append(
             f"kube-proxy's IPVS mode needs the kernel's ip_vs support, and kernel {facts.kernel} "
             f"has none ({facts.ip_vs_why}): use --proxy-mode iptables or nftables on this host, "
             "or run the IPVS lab on a host whose kernel has ip_vs."
+        )
+    elif proxy_mode == "ipvs" and not facts.ip_vs and vm_problems:
+        problems.append(
+            f"kube-proxy's IPVS mode needs ip_vs, which kernel {facts.kernel} lacks, so svclab runs "
+            f"the lab's IPVS node in a qemu VM, and that VM cannot start yet: "
+            f"{'; '.join(vm_problems)} (or use --proxy-mode iptables or nftables)."
         )
     if proxy_mode == "nftables":
         if not facts.nf_tables:

@@ -14,7 +14,7 @@ from typing import Any
 
 from svclab.images.catalog import lab_images
 from svclab.kubectl import Kubectl
-from svclab.probes import Batch, curl_batch, dig_argv
+from svclab.probes import Batch, curl_batch, dig_argv, wait_settled
 from svclab.result import CommandResult
 from svclab.wait import wait_for
 
@@ -63,19 +63,23 @@ def service(name: str, type_: str = "ClusterIP", port: int = 80, target: int | s
     }
 
 
-def probe_pod(name: str = "probe") -> Obj:
-    return {
+def probe_pod(name: str = "probe", node: str | None = None) -> Obj:
+    pod: Obj = {
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "probe"}},
         "spec": {"terminationGracePeriodSeconds": 0,
                  "containers": [{"name": "probe", "image": lab_images().probe,
                                  "imagePullPolicy": "IfNotPresent", "command": ["sleep", "infinity"]}]},
     }
+    if node:
+        pod["spec"]["nodeSelector"] = {"kubernetes.io/hostname": node}
+    return pod
 
 
 class Jig:
-    def __init__(self, kubectl: Kubectl, namespace: str) -> None:
+    def __init__(self, kubectl: Kubectl, namespace: str, client_node: str | None = None) -> None:
         self.kubectl = kubectl
         self.namespace = namespace
+        self.client_node = client_node  # where client pods run; None lets the scheduler choose
 
     def apply(self, obj: Obj, tweak: Tweak | None = None) -> Obj:
         obj = copy.deepcopy(obj)
@@ -149,8 +153,8 @@ class Jig:
 
     # -- the probe pod ---------------------------------------------------------------
     def start_probe(self, name: str = "probe") -> Probe:
-        self.apply(probe_pod(name))
-        self.wait_ready_pods({"app": "probe"}, 1, timeout=120)
+        self.apply(probe_pod(name, self.client_node))
+        self.wait_ready_pods({"app": "probe"}, 1, timeout=180)
         return Probe(self.kubectl, self.namespace, name)
 
 
@@ -165,10 +169,11 @@ class Probe:
     def run(self, argv: list[str] | tuple[str, ...], timeout: float = 60) -> CommandResult:
         return self.kubectl.exec(self.name, self.namespace, list(argv), timeout=timeout)
 
-    def wait_answers(self, url: str, timeout: float = 30) -> None:
-        """Wait until one request to url succeeds: kube-proxy has programmed the Service."""
-        wait_for(lambda: self.curl(url, 1).ok(), what=f"{url} answers from {self.name}",
-                 timeout=timeout, interval=0.5)
+    def wait_answers(self, url: str, timeout: float = 30, full: bool = True) -> None:
+        """Wait until a short batch to url succeeds in full (or, full=False, in part): kube-proxy
+        has programmed the Service."""
+        wait_settled(lambda argv, t: self.run(list(argv), t), url, what=f"{url} answers from {self.name}",
+                     timeout=timeout, full=full)
 
     def wait_only(self, url: str, names: list[str], timeout: float = 30) -> None:
         """Wait until a small batch is answered by exactly `names`: the data plane caught up."""

@@ -39,21 +39,25 @@ def manifest() -> str:
     return text
 
 
-def pool(spec: LabSpec) -> str:
+def pool(spec: LabSpec, announcers: list[str] | None = None) -> str:
+    """The lab's address pool, announced (layer 2) by every node or only by `announcers`."""
+    l2: dict[str, object] = {"ipAddressPools": ["svclab"]}
+    if announcers:
+        l2["nodeSelectors"] = [{"matchLabels": {"kubernetes.io/hostname": n}} for n in announcers]
     docs = [
         {"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
          "metadata": {"name": "svclab", "namespace": NAMESPACE}, "spec": {"addresses": [spec.lb_pool]}},
         {"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement",
-         "metadata": {"name": "svclab", "namespace": NAMESPACE}, "spec": {"ipAddressPools": ["svclab"]}},
+         "metadata": {"name": "svclab", "namespace": NAMESPACE}, "spec": l2},
     ]
     return "\n---\n".join(json.dumps(d) for d in docs)
 
 
-def install(kubectl: Kubectl, spec: LabSpec) -> None:
+def install(kubectl: Kubectl, spec: LabSpec, announcers: list[str] | None = None) -> None:
     """Install MetalLB and its pool; idempotent. The pool is retried until the webhook answers."""
     kubectl.apply(manifest())
     for kind, name in (("deployment", "controller"), ("daemonset", "speaker")):
         kubectl.run("rollout", "status", f"{kind}/{name}", "-n", NAMESPACE, "--timeout=180s",
                     timeout=200).check(f"MetalLB {name} rollout")
-    wait_for(lambda: kubectl.run("apply", "-f", "-", stdin=pool(spec)).ok,
+    wait_for(lambda: kubectl.run("apply", "-f", "-", stdin=pool(spec, announcers)).ok,
              what="MetalLB accepts the address pool (its webhook is up)", timeout=120, interval=2)

@@ -85,3 +85,21 @@ def curl_batch(run: Runner, url: str, count: int) -> Batch:
 def dig_argv(name: str, rtype: str = "A", server: str | None = None) -> list[str]:
     argv = ["dig", "+tries=1", "+time=2", "-t", rtype, name]
     return [*argv, f"@{server}"] if server else argv
+
+
+SETTLE_REQUESTS = 6  # twice the seeds' three pods
+
+
+def wait_settled(run: Runner, url: str, *, what: str, timeout: float = 60, full: bool = True) -> None:
+    """Wait until a short batch to url is answered in full, not just once: kube-proxy writes
+    IPVS, ipsets and iptables one after the other, and until the last is in, some paths
+    (say, to a pod on another node, which needs masquerading) still fail. In the IPVS VM
+    that window lasts seconds. With full=False one answer is enough (a Service whose pods
+    refuse part of the connections on purpose)."""
+    from svclab.wait import wait_for
+
+    def settled() -> bool:
+        batch = curl_batch(run, url, SETTLE_REQUESTS)
+        return bool(batch.ok()) and (not full or not batch.failed())
+
+    wait_for(settled, what=what, timeout=timeout, interval=0.5)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import yaml
 
@@ -16,10 +17,17 @@ class InForce:
     requested: str
     configured: str  # from the kube-proxy ConfigMap ("" there means iptables on Linux)
     observed: dict[str, str]  # node -> mode its rules show
+    # node -> the mode the lab runs there on purpose, because that node's kernel cannot run
+    # the requested one (the IPVS lab's kind nodes on a host without ip_vs); said, never silent
+    support: dict[str, str] = field(default_factory=dict)
+
+    def dataplane(self) -> list[str]:
+        """The nodes whose rules show the requested mode."""
+        return sorted(n for n, m in self.observed.items() if m == self.requested)
 
     def mismatch(self) -> str | None:
         """One sentence when what runs is not what was asked for, else None."""
-        wrong = {n: m for n, m in self.observed.items() if m != self.requested}
+        wrong = {n: m for n, m in self.observed.items() if m != self.requested and self.support.get(n) != m}
         if self.configured != self.requested:
             return (f"kube-proxy mode {self.requested!r} was requested but its ConfigMap says "
                     f"{self.configured!r}.")
@@ -27,6 +35,8 @@ class InForce:
             seen = ", ".join(f"{n}: {m}" for n, m in sorted(wrong.items()))
             return (f"kube-proxy mode {self.requested!r} was requested but the nodes' rules show "
                     f"otherwise ({seen}).")
+        if self.observed and not self.dataplane():
+            return f"kube-proxy mode {self.requested!r} was requested but no node runs it."
         return None
 
 
@@ -50,6 +60,22 @@ def observed_mode(shell: NodeShell, node: str) -> str:
 
 
 def in_force(requested: str, kubectl: Kubectl, shell: NodeShell | None,
-             nodes: Sequence[str]) -> InForce:
+             nodes: Sequence[str], support: dict[str, str] | None = None) -> InForce:
     observed = {n: observed_mode(shell, n) for n in nodes} if shell else {}
-    return InForce(requested, configured_mode(kubectl), observed)
+    return InForce(requested, configured_mode(kubectl), observed, dict(support or {}))
+
+
+def set_ipvs_scheduler(kubectl: Kubectl, scheduler: str) -> None:
+    """Give kube-proxy (the IPVS one) another scheduler: edit its ConfigMap, restart its pods."""
+    cm = kubectl.get("configmap", "kube-proxy", namespace="kube-system")
+    config = yaml.safe_load(cm["data"]["config.conf"]) or {}
+    if (config.get("ipvs") or {}).get("scheduler") == scheduler:
+        return
+    config.setdefault("ipvs", {})["scheduler"] = scheduler
+    patch = json.dumps({"data": {"config.conf": yaml.safe_dump(config)}})
+    kubectl.run("patch", "configmap", "kube-proxy", "-n", "kube-system", "--type", "merge", "-p", patch).check(
+        f"setting kube-proxy's IPVS scheduler to {scheduler}")
+    kubectl.run("delete", "pod", "-n", "kube-system", "-l", "k8s-app=kube-proxy", timeout=120).check(
+        "restarting kube-proxy")
+    kubectl.run("rollout", "status", "daemonset/kube-proxy", "-n", "kube-system", "--timeout=240s",
+                timeout=260).check("kube-proxy back after the restart")

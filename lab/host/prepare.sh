@@ -4,7 +4,8 @@
 #   - a Docker engine (Debian's docker.io), started when none answers;
 #   - an OCI runtime wrapper, only where the capability bounding set lacks capabilities
 #     that privileged containers (kind nodes) ask for;
-#   - debootstrap, which the image factory uses to make the Debian base image.
+#   - debootstrap, which the image factory uses to make the Debian base image;
+#   - qemu, only where the kernel has no ip_vs: the IPVS lab then runs its IPVS node in a VM.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 log=/var/log/svclab-dockerd.log
@@ -17,12 +18,23 @@ fi
 need_pkgs=()
 command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
+# No ip_vs in this kernel (not loaded, no module): the IPVS lab runs its IPVS node in a qemu VM.
+vm_pkgs=()
+if [ ! -e /proc/net/ip_vs ] && ! modinfo ip_vs >/dev/null 2>&1; then
+  command -v qemu-system-x86_64 >/dev/null || vm_pkgs+=(qemu-system-x86)
+  command -v qemu-img >/dev/null || vm_pkgs+=(qemu-utils)
+fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing ${need_pkgs[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 else
   say "docker.io and debootstrap already installed"
+fi
+if [ ${#vm_pkgs[@]} -gt 0 ]; then
+  say "no ip_vs in kernel $(uname -r): installing ${vm_pkgs[*]} for the IPVS VM"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${vm_pkgs[@]}" >/dev/null
 fi
 
 # Capabilities a privileged container asks for but the bounding set lacks.

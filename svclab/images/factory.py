@@ -14,12 +14,14 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from svclab.assets import repo_root
-from svclab.errors import SvclabError
+from svclab.errors import SvclabError, WaitTimeout
+from svclab.wait import wait_for
 
 LOG_TAIL = 25
 
@@ -113,10 +115,10 @@ def image_key(image: str) -> str | None:
 
 
 def is_fresh(step: Step, ctx: Ctx, key: str) -> bool:
-    if step.image:
-        return image_key(step.image) == key
-    stamp = ctx.cache / "stamps" / step.name
     present = all((ctx.cache / f).exists() for f in step.files)
+    if step.image:
+        return present and image_key(step.image) == key
+    stamp = ctx.cache / "stamps" / step.name
     return present and stamp.exists() and stamp.read_text().strip() == key
 
 
@@ -196,3 +198,23 @@ def docker_build(
         for name, value in args.items():
             argv += ["--build-arg", f"{name}={value}"]
         ctx.run([*argv, str(context)])
+
+
+@contextmanager
+def containerd_container(ctx: Ctx, image: str, volumes: dict[str, str]) -> Iterator[str]:
+    """A privileged container of `image` running only containerd, removed afterwards."""
+    name = f"svclab-build-{ctx.key[:12]}"
+    subprocess.call(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    mounts = [arg for src, dest in volumes.items() for arg in ("-v", f"{src}:{dest}")]
+    ctx.run(["docker", "run", "-d", "--privileged", "--name", name,
+             "--entrypoint", "/usr/bin/containerd", *mounts, image])
+    try:
+        try:
+            wait_for(lambda: subprocess.call(["docker", "exec", name, "ctr", "version"],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0,
+                     what="containerd in the build container answers", timeout=60, interval=0.5)
+        except WaitTimeout as exc:
+            ctx.fail(str(exc))
+        yield name
+    finally:
+        subprocess.call(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

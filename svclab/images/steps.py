@@ -7,10 +7,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from svclab.errors import WaitTimeout
-from svclab.images.catalog import PINS, Pins, lab_images, tag
-from svclab.images.factory import Ctx, Step, docker_build
-from svclab.wait import wait_for
+from svclab.images.catalog import PINS, Pins, lab_images, tag, vm_node_images
+from svclab.images.factory import Ctx, Step, containerd_container, docker_build
+from svclab.images.vmdisk import DISK_SIZE, VM_FILES, VM_KEY, build_vm_image, make_vm_disk
 
 GO_ENV = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
 K8S_BINARIES = (
@@ -62,30 +61,18 @@ def preload_node(ctx: Ctx, base: str, node: str, images: list[str]) -> None:
     """Import every component image into the node's containerd (unpacked at first use)."""
     archive = ctx.cache / "node-images.tar"
     ctx.run(["docker", "save", "-o", str(archive), *images])
-    name = f"svclab-build-{ctx.key}"
-    subprocess.call(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ctx.run([
-        "docker", "run", "-d", "--privileged", "--name", name, "--entrypoint", "/usr/bin/containerd",
-        "-v", f"{archive}:/images.tar:ro", base,
-    ])
     try:
-        try:
-            wait_for(lambda: subprocess.call(["docker", "exec", name, "ctr", "version"], stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL) == 0,
-                     what="containerd in the build container answers", timeout=60, interval=0.5)
-        except WaitTimeout as exc:
-            ctx.fail(str(exc))
-        ctx.run(["docker", "exec", name, "ctr", "-n", "k8s.io", "images", "import",
-                 "--no-unpack", "--digests", "/images.tar"])
-        ctx.run(["docker", "exec", name, "ctr", "-n", "k8s.io", "images", "ls", "-q"])
-        ctx.run(["docker", "stop", "-t", "10", name])
-        ctx.run([
-            "docker", "commit",
-            "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
-            "--change", "CMD []", "--change", f"LABEL svclab.key={ctx.key}", name, node,
-        ])
+        with containerd_container(ctx, base, {str(archive): "/images.tar:ro"}) as name:
+            ctx.run(["docker", "exec", name, "ctr", "-n", "k8s.io", "images", "import",
+                     "--no-unpack", "--digests", "/images.tar"])
+            ctx.run(["docker", "exec", name, "ctr", "-n", "k8s.io", "images", "ls", "-q"])
+            ctx.run(["docker", "stop", "-t", "10", name])
+            ctx.run([
+                "docker", "commit",
+                "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
+                "--change", "CMD []", "--change", f"LABEL svclab.key={ctx.key}", name, node,
+            ])
     finally:
-        subprocess.call(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         archive.unlink(missing_ok=True)
 
 
@@ -192,4 +179,10 @@ def all_steps(pins: Pins = PINS) -> list[Step]:
         "image-node", lambda c: preload_node(c, imgs.node_base, imgs.node, [s.image for s in preloaded]),
         params=("preload-1", *(s.image for s in preloaded)),
         deps=("image-node-base", *(s.name for s in preloaded)), image=imgs.node))
+    steps += [
+        Step("image-vm", build_vm_image, inputs=("lab/images/vm",), deps=("image-node",), image=imgs.vm,
+             files=(VM_KEY,)),
+        Step("vm-disk", make_vm_disk, params=(DISK_SIZE, *vm_node_images(pins)),
+             inputs=("svclab/images/vmdisk.py",), deps=("image-vm",), files=VM_FILES),
+    ]
     return steps

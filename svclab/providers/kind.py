@@ -21,6 +21,7 @@ from svclab.assets import render
 from svclab.errors import HostError, LabError
 from svclab.images.catalog import lab_images
 from svclab.kubectl import Kubectl
+from svclab.providers.vmnode import SUPPORT_MODE, VmNode, split_kube_proxy
 from svclab.result import CommandResult, run
 from svclab.spec import LabSpec
 from svclab.wait import wait_for
@@ -37,9 +38,23 @@ def kubelet_settings(spec: LabSpec, cgroup_version: int) -> dict[str, str]:
     return {}
 
 
-def kind_config(spec: LabSpec, cgroup_version: int) -> str:
+def kind_config(spec: LabSpec, cgroup_version: int, workers: int | None = None) -> str:
     return render("lab", "kind", "cluster.yaml.j2", spec=spec, images=lab_images(),
-                  kubelet=kubelet_settings(spec, cgroup_version))
+                  kubelet=kubelet_settings(spec, cgroup_version),
+                  workers=spec.workers if workers is None else workers)
+
+
+def host_problems(spec: LabSpec, facts: hostcheck.HostFacts, state: Path) -> tuple[list[str], VmNode | None]:
+    """What blocks this spec on this host, and the IPVS VM node when the lab needs one
+    (IPVS asked for, and this host's kernel has no ip_vs)."""
+    vm = VmNode(spec, state) if spec.proxy_mode == "ipvs" and not facts.ip_vs else None
+    vm_problems = None
+    if vm is not None:
+        vm_problems = vm.problems()
+        if spec.nodes < 2:
+            vm_problems.append(f"the IPVS lab needs 2 nodes or more (a kind control plane and the VM), "
+                               f"and the spec asks for {spec.nodes}")
+    return hostcheck.check(facts, spec.proxy_mode, "kind", vm_problems), vm
 
 
 def dns_server(spec: LabSpec) -> str:
@@ -79,11 +94,12 @@ class KindLab:
         self.reused = False
         self.owned = False  # true once this run created or reused the cluster
         self._created_network = False
+        self.vm_node: VmNode | None = None
 
     # -- the protocol ---------------------------------------------------------------
     def preflight(self) -> None:
         facts = hostcheck.gather()
-        problems = hostcheck.check(facts, self.spec.proxy_mode, "kind")
+        problems, self.vm_node = host_problems(self.spec, facts, self.state)
         if problems:
             raise HostError(" ".join(problems))
         self.cgroup_version = facts.cgroup_version
@@ -123,11 +139,14 @@ class KindLab:
                        "--kubeconfig", str(self.kubeconfig)).check("kind export kubeconfig")
         else:
             config = self.state / "kind-config.yaml"
-            config.write_text(kind_config(self.spec, self.cgroup_version))
-            what = (f"creating kind cluster {self.spec.name!r}: {self.spec.nodes} nodes, "
+            workers = self.spec.workers - (1 if self.vm_node else 0)
+            config.write_text(kind_config(self.spec, self.cgroup_version, workers))
+            what = (f"creating kind cluster {self.spec.name!r}: {workers + 1} nodes, "
                     f"kube-proxy {self.spec.proxy_mode}")
             try:
                 self._ensure_network()
+                if self.vm_node:
+                    self.vm_node.start(self._bridge())
                 with progress.step(what), self._network_env():
                     cluster.create(config_file=config)
                 self.owned = True
@@ -141,12 +160,16 @@ class KindLab:
     def export_logs(self, dest: Path) -> Path | None:
         dest.mkdir(parents=True, exist_ok=True)
         result = self._kind("export", "logs", str(dest), "--name", self.spec.name, timeout=300)
+        if self.vm_node:
+            self.vm_node.export_logs(dest / self.vm_node.name)
         return dest if result.ok else None
 
     def down(self) -> None:
         if not self.owned:  # never delete a cluster this run did not create or reuse
             return
         with progress.step(f"deleting kind cluster {self.spec.name!r}"):
+            if self.vm_node:
+                self.vm_node.stop()
             if self.spec.name in self._clusters():
                 self._kind("delete", "cluster", "--name", self.spec.name,
                            "--kubeconfig", str(self.kubeconfig), timeout=300).check("kind delete")
@@ -155,10 +178,21 @@ class KindLab:
 
     # -- node shells -------------------------------------------------------------------
     def node_run(self, node: str, argv: Sequence[str], *, timeout: float = 60.0) -> CommandResult:
+        if self.vm_node and self.vm_node.vm and node == self.vm_node.name:
+            return self.vm_node.vm.run(argv, timeout=timeout)
         return run(["docker", "exec", node, *argv], where=f"node/{node}", timeout=timeout)
 
     def testinfra_spec(self, node: str) -> str:
+        if self.vm_node and self.vm_node.vm and node == self.vm_node.name:
+            return self.vm_node.vm.testinfra_spec()
         return f"docker://{node}"
+
+    def proxy_support(self) -> dict[str, str]:
+        """The nodes that run another kube-proxy mode on purpose: the kind nodes of the IPVS
+        lab on a host without ip_vs (only its VM node runs IPVS)."""
+        if self.vm_node is None:
+            return {}
+        return {name: SUPPORT_MODE for name in self._containers()}
 
     # -- a client outside the cluster, on the lab network ------------------------------
     def start_client(self, name: str) -> OutsideClient:
@@ -241,6 +275,8 @@ class KindLab:
 
     def _fail_cleanup(self) -> None:
         """After a failed or interrupted create: keep logs, then leave nothing behind."""
+        if self.vm_node:
+            self.vm_node.stop()
         if self.spec.name in self._clusters():
             logs = self.export_logs(self.state / "logs-failed-create")
             if logs:
@@ -254,10 +290,36 @@ class KindLab:
         kubectl = self.kubectl()
         with progress.step("installing lab add-ons (labnet, CoreDNS) and waiting for Ready nodes"):
             kubectl.apply(addons_manifest(self.spec))
+            if self.vm_node:
+                split_kube_proxy(kubectl, SUPPORT_MODE)
             kubectl.run("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=180s",
                         timeout=200).check("waiting for Ready nodes")
             wait_for(lambda: self._deployment_ready(kubectl, "coredns"),
                      what="CoreDNS ready in kube-system", timeout=180, interval=2)
+        if self.vm_node:
+            if self.vm_node.joined(kubectl):
+                self.vm_node.reattach(self._bridge())
+            else:
+                self.vm_node.start(self._bridge())
+                self.vm_node.join(kubectl, f"{self.spec.name}-control-plane", self._container_ips())
+            self.vm_node.wait_kube_proxy(kubectl)
+
+    def _bridge(self) -> str:
+        found = run(["docker", "network", "inspect", "-f", "{{.Id}}", self.network]).check("docker network inspect")
+        return f"br-{found.stdout.strip()[:12]}"
+
+    def _containers(self) -> list[str]:
+        found = run(["docker", "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={self.spec.name}",
+                     "--format", "{{.Names}}"])
+        return sorted(found.stdout.split())
+
+    def _container_ips(self) -> dict[str, str]:
+        """kind node name -> its address on the lab network."""
+        fmt = "{{range .Containers}}{{.Name}} {{.IPv4Address}}\n{{end}}"
+        found = run(["docker", "network", "inspect", "-f", fmt, self.network]).check("docker network inspect")
+        pairs = (line.split() for line in found.stdout.splitlines() if line.strip())
+        names = set(self._containers())
+        return {name: cidr.split("/")[0] for name, cidr in pairs if name in names}
 
     @staticmethod
     def _deployment_ready(kubectl: Kubectl, name: str) -> bool:

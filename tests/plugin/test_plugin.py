@@ -181,10 +181,12 @@ def test_ipvs_without_ip_vs(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(LAB_TEST)
     result = run(pytester, *GUARDS, "--proxy-mode", "ipvs")
     assert result.ret == 4
-    said = exit_line(result)
-    assert said.startswith("svclab: kube-proxy's IPVS mode needs the kernel's ip_vs support, and kernel ")
-    assert said.endswith("use --proxy-mode iptables or nftables on this host, "
-                         "or run the IPVS lab on a host whose kernel has ip_vs.")
+    said = exit_line(result)  # the cache is empty, so the IPVS VM is not built
+    assert said.startswith("svclab: kube-proxy's IPVS mode needs ip_vs, which kernel ")
+    assert "so svclab runs the lab's IPVS node in a qemu VM, and that VM cannot start yet: its disk is not " \
+           "built (" in said, said
+    assert "run `python -m svclab.images vm-disk` to build it" in said, said
+    assert said.endswith("(or use --proxy-mode iptables or nftables).")
     assert_nothing_new(before)
 
 

@@ -157,13 +157,23 @@ def test_every_step_input_exists_in_the_repo() -> None:
 
 def test_every_step_makes_an_image_or_files() -> None:
     for s in all_steps():
-        assert bool(s.image) != bool(s.files), s.name
+        assert s.image or s.files, s.name
+    both = [s.name for s in all_steps() if s.image and s.files]
+    assert both == ["image-vm"]  # the VM image and the SSH key baked into it
+
+
+def test_vm_disk_unpacks_only_what_the_vm_node_runs() -> None:
+    steps = {s.name: s for s in all_steps()}
+    disk = steps["vm-disk"]
+    assert disk.deps == ("image-vm",) and steps["image-vm"].deps == ("image-node",)
+    assert "svclab.local/kube-proxy:v1.35.4" in disk.params
+    assert not any("kube-apiserver" in p or "etcd" in p for p in disk.params)
 
 
 def test_the_node_preloads_every_other_image_and_builds_on_node_base() -> None:
     steps = {s.name: s for s in all_steps()}
     node = steps["image-node"]
-    other_images = {n for n in steps if n.startswith("image-") and n != "image-node"}
+    other_images = {n for n in steps if n.startswith("image-") and n not in ("image-node", "image-vm")}
 
     assert set(node.deps) == other_images
     assert node.deps[0] == "image-node-base"

@@ -108,6 +108,20 @@ def test_ipvs_blocked_by_missing_ip_vs(host_facts: HostFacts) -> None:
     ]
 
 
+def test_ipvs_goes_to_the_vm_when_it_can_start(host_facts: HostFacts) -> None:
+    assert check(host_facts, "ipvs", vm_problems=[]) == []
+
+
+def test_ipvs_says_in_one_sentence_why_the_vm_cannot_start(host_facts: HostFacts) -> None:
+    said = check(host_facts, "ipvs", vm_problems=["its disk is not built (x is missing): build it",
+                                                    "127.0.0.1:2222, which its SSH needs, is taken"])
+    assert said == [
+        "kube-proxy's IPVS mode needs ip_vs, which kernel 6.18.44-fc-v657 lacks, so svclab runs the lab's "
+        "IPVS node in a qemu VM, and that VM cannot start yet: its disk is not built (x is missing): build it; "
+        "127.0.0.1:2222, which its SSH needs, is taken (or use --proxy-mode iptables or nftables)."
+    ]
+
+
 @pytest.mark.parametrize("mode", ["iptables", "nftables"])
 def test_iptables_and_nftables_are_fine(host_facts: HostFacts, mode: str) -> None:
     assert check(host_facts, mode) == []

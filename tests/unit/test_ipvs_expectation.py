@@ -30,3 +30,21 @@ def test_a_missing_real_server_or_another_scheduler_fails() -> None:
 def test_a_node_without_the_virtual_server_is_named() -> None:
     verdict = ipvs_virtual_server({"a": dump("a"), "b": dump("b", rc=1)}, "10.106.66.120", 80, "rr")
     assert not verdict.ok and "b: None" in verdict.observed and "docker exec b ipvsadm -Ln" in verdict.report()
+
+
+VM = Path(__file__).parent.parent / "recorded" / "lab" / "ipvs-vm"
+
+
+def test_the_ipvs_vm_lists_the_kubernetes_service_and_a_draining_real_server() -> None:
+    """Recorded in the IPVS VM node of a lab on this machine, during the named-ports suite:
+    the pod that stopped being an endpoint stays listed with weight 0 while it drains."""
+    from svclab.parsers import find_virtual, parse_ipvsadm
+
+    services = parse_ipvsadm((VM / "ipvsadm-Ln.txt").read_text())
+    api = find_virtual(services, "10.96.0.1", 443)
+    assert api is not None and api.scheduler == "rr"
+    assert [(r.address, r.port, r.forward) for r in api.real_servers] == [("172.29.0.3", 6443, "Masq")]
+    named = find_virtual(services, "10.101.105.106", 80)
+    assert named is not None
+    assert [(r.port, r.weight) for r in named.real_servers] == [(80, 1), (8080, 0), (8080, 1), (80, 1)]
+    assert find_virtual(services, "10.96.0.10", 53, "UDP") is not None

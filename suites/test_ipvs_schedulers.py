@@ -1,0 +1,78 @@
+"""IPVS schedulers (the seeds list rr, lc, dh, sh, sed, nq): kube-proxy hands its scheduler
+to the kernel, and each one places one client's sequential requests its own way.
+
+Each scheduler gets a Service of its own, so that its real servers start with no connection
+counted. Every request is a new connection that is closed before the next one starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from svclab.expect import Verdict, ipvs_virtual_server, one_pod, round_robin, verify
+from svclab.fixtures import LiveLab
+from svclab.jig import Jig, Pod, Probe
+from svclab.probes import Batch
+from svclab.proxymode import set_ipvs_scheduler
+from svclab.wait import wait_for
+
+pytestmark = pytest.mark.requires_proxy_mode("ipvs", reason="the schedulers are the kernel's ip_vs")
+
+REQUESTS = 30
+
+
+def cycles(batch: Batch, pods: list[Pod]) -> Verdict:
+    return round_robin(batch, [p.name for p in pods])
+
+
+# scheduler -> what one client's sequential requests see
+BEHAVIOUR = {
+    "rr": cycles,  # round robin
+    "lc": cycles,  # least connections: a closed connection still counts as inactive
+    "dh": lambda b, _: one_pod(b, "dh hashes the destination (the ClusterIP) to one pod"),
+    "sh": lambda b, _: one_pod(b, "sh hashes the source (the probe's IP) to one pod"),
+    "sed": lambda b, _: one_pod(b, "sed: no active connection anywhere, so the first server"),
+    "nq": lambda b, _: one_pod(b, "nq: the first idle server, every time"),
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def restore_scheduler(lab: LiveLab) -> Iterator[None]:
+    yield
+    set_ipvs_scheduler(lab.kubectl, lab.spec.ipvs_scheduler)
+
+
+def scheduled_service(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod], scheduler: str) -> str:
+    """A fresh Service whose IPVS virtual server uses `scheduler`; its ClusterIP."""
+    set_ipvs_scheduler(lab.kubectl, scheduler)
+    ip = jig.expose(f"myapp-{scheduler}", myapp, probe)
+
+    def programmed() -> bool:
+        return ipvs_virtual_server(lab.on_dataplane(["ipvsadm", "-Ln"]), ip, 80, scheduler).ok
+
+    wait_for(programmed, what=f"IPVS virtual server {ip}:80 with scheduler {scheduler}", timeout=60, interval=1)
+    return ip
+
+
+@pytest.mark.parametrize("scheduler", list(BEHAVIOUR))
+def test_scheduler_places_sequential_requests(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod],
+                                              scheduler: str) -> None:
+    ip = scheduled_service(lab, jig, probe, myapp, scheduler)
+    dumps = lab.on_dataplane(["ipvsadm", "-Ln"])
+    verify(ipvs_virtual_server(dumps, ip, 80, scheduler, jig.endpoints(f"myapp-{scheduler}")))
+    verify(BEHAVIOUR[scheduler](probe.curl(f"http://{ip}/hostname.html", REQUESTS), myapp))
+
+
+def test_negative_control_rr_is_not_one_pod_and_sh_does_not_cycle(lab: LiveLab, jig: Jig, probe: Probe,
+                                                                   myapp: list[Pod]) -> None:
+    """Each behaviour fails on the other scheduler, with a readable message."""
+    rr = probe.curl(f"http://{scheduled_service(lab, jig, probe, myapp, 'rr')}/hostname.html", REQUESTS)
+    with pytest.raises(AssertionError) as failure:
+        verify(one_pod(rr, "sh hashes the source (the probe's IP) to one pod"))
+    assert "all 30 answers from a single pod" in str(failure.value), str(failure.value)
+    sh = probe.curl(f"http://{scheduled_service(lab, jig, probe, myapp, 'sh')}/hostname.html", REQUESTS)
+    with pytest.raises(AssertionError) as failure:
+        verify(cycles(sh, myapp))
+    assert "rr cycles through the pods" in str(failure.value), str(failure.value)

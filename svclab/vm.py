@@ -1,0 +1,232 @@
+"""The IPVS VM: qemu (software emulation) running the disk the image factory built.
+
+Its Debian kernel has ip_vs, which this host's kernel lacks. It has two NICs: a tap on the
+lab's Docker bridge (the lab network, no gateway) and qemu's user network with restrict=on,
+which only carries SSH from 127.0.0.1 on the host. Commands run over SSH with paramiko.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+
+from svclab.errors import LabError
+from svclab.images.vmdisk import VM_FILES, VM_KEY
+from svclab.result import CommandResult, run
+from svclab.wait import wait_for
+
+MGMT_MAC = "52:54:00:5c:00:01"
+LAB_MAC = "52:54:00:5c:01:01"
+BUILD_VM_HINT = "run `python -m svclab.images vm-disk` to build it"
+
+
+@dataclass(frozen=True)
+class VmConfig:
+    name: str  # also the node's name
+    address: str  # on the lab network
+    prefix: int
+    bridge: str  # the lab network's Linux bridge
+    ssh_port: int = 2222
+    cpus: int = 2
+    memory_mb: int = 3072
+
+
+class Vm:
+    def __init__(self, config: VmConfig, cache: Path, state: Path) -> None:
+        self.config = config
+        self.cache = cache
+        self.state = state
+        self.tap = f"svl-{config.name}"[:15]
+        self.pidfile = state / "qemu.pid"
+        self.console = state / "console.log"
+        self._ssh: paramiko.SSHClient | None = None
+
+    @property
+    def key(self) -> Path:
+        return self.cache / VM_KEY
+
+    # -- checks before anything starts --------------------------------------------------
+    def problems(self) -> list[str]:
+        """What stops the VM from starting, as phrases ("its disk is not built ...")."""
+        out = []
+        missing = [f for f in (*VM_FILES, VM_KEY) if not (self.cache / f).exists()]
+        if missing:
+            out.append(f"its disk is not built ({self.cache / missing[0]} is missing): {BUILD_VM_HINT}")
+        if not shutil.which("qemu-system-x86_64") or not shutil.which("qemu-img"):
+            out.append("qemu-system-x86_64 or qemu-img is missing: run `bash lab/host/prepare.sh`")
+        if not Path("/dev/net/tun").exists():
+            out.append("/dev/net/tun is missing, so it could not join the lab network")
+        if not self.running() and _port_taken(self.config.ssh_port):
+            out.append(f"127.0.0.1:{self.config.ssh_port}, which its SSH needs, is taken")
+        return out
+
+    # -- life cycle -----------------------------------------------------------------
+    def running(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return pid if b"qemu-system" in cmdline else None
+
+    def start(self) -> None:
+        if self.running():
+            return
+        self.state.mkdir(parents=True, exist_ok=True)
+        overlay = self.state / "overlay.qcow2"
+        overlay.unlink(missing_ok=True)
+        run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
+             str(self.cache / "vm/disk.raw"), str(overlay)]).check("qemu-img create")
+        self._tap(True)
+        self.console.write_text("")
+        self.pidfile.unlink(missing_ok=True)
+        run(self.qemu_argv(overlay)).check("qemu-system-x86_64 (the IPVS VM)")
+
+    def qemu_argv(self, overlay: Path) -> list[str]:
+        c = self.config
+        append = f"root=/dev/vda rw console=ttyS0 mitigations=off panic=5 quiet systemd.hostname={c.name}"
+        return [
+            "qemu-system-x86_64", "-name", c.name, "-machine", "q35",
+            "-accel", "tcg,thread=multi,tb-size=512", "-cpu", "max", "-smp", str(c.cpus), "-m", str(c.memory_mb),
+            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+            "-kernel", str(self.cache / "vm/vmlinuz"), "-initrd", str(self.cache / "vm/initrd.img"),
+            "-append", append,
+            "-drive", f"file={overlay},if=virtio,format=qcow2,cache=unsafe",
+            "-netdev", f"user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:{c.ssh_port}-:22",
+            "-device", f"virtio-net-pci,netdev=mgmt,mac={MGMT_MAC}",
+            "-netdev", f"tap,id=lab,ifname={self.tap},script=no,downscript=no",
+            "-device", f"virtio-net-pci,netdev=lab,mac={LAB_MAC}",
+            "-device", "virtio-rng-pci",
+            "-serial", f"file:{self.console}", "-monitor", "none",
+            "-daemonize", "-pidfile", str(self.pidfile),
+        ]
+
+    def wait_ssh(self, timeout: float = 300) -> None:
+        def answers() -> bool:
+            if not self.running():
+                raise LabError(f"the IPVS VM's qemu exited before SSH answered; console: {self.console_tail()}")
+            return _ssh_banner(self.config.ssh_port) and self.run(["true"], timeout=10).ok
+
+        wait_for(answers, what="SSH into the IPVS VM", timeout=timeout, interval=1,
+                 describe=self.console_tail)
+
+    def join_lab_network(self, hosts: dict[str, str]) -> None:
+        """Give the lab NIC its address (no gateway) and name the kind nodes in /etc/hosts."""
+        c = self.config
+        lines = "\n".join(f"{ip}\t{name}" for name, ip in sorted(hosts.items()))
+        script = (
+            f"nic=$(ip -o link | awk -F': ' '/{LAB_MAC}/ {{print $2}}'); "
+            f"ip addr replace {c.address}/{c.prefix} dev $nic && ip link set $nic up && "
+            f"printf '127.0.0.1\\tlocalhost\\n{c.address}\\t{c.name}\\n%s\\n' {shlex.quote(lines)} > /etc/hosts"
+        )
+        self.run(["sh", "-c", script]).check("configuring the IPVS VM's lab NIC")
+
+    def stop(self) -> None:
+        """End qemu (the disk overlay is thrown away, so nothing in the guest is worth a
+        clean shutdown), then remove the tap."""
+        self.close()
+        pid = self.running()
+        if pid:
+            os.kill(pid, 15)
+            try:
+                wait_for(lambda: self.running() is None, what="qemu to exit", timeout=20, interval=0.2)
+            except Exception:
+                os.kill(pid, 9)
+        self._tap(False)
+        self.pidfile.unlink(missing_ok=True)
+        (self.state / "overlay.qcow2").unlink(missing_ok=True)
+
+    def console_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.console.read_text(errors="replace").splitlines()[-lines:]
+        except OSError:
+            return "(no console log)"
+        return "\n".join(f"    | {line}" for line in text)
+
+    # -- commands ---------------------------------------------------------------------
+    @property
+    def ssh_config(self) -> Path:
+        """An ssh_config naming the VM: `ssh -F <it> <name>` logs in (testinfra reads it too)."""
+        path = self.state / "ssh_config"
+        if not path.exists():
+            self.state.mkdir(parents=True, exist_ok=True)
+            path.write_text(
+                f"Host {self.config.name}\n  HostName 127.0.0.1\n  Port {self.config.ssh_port}\n  User root\n"
+                f"  IdentityFile {self.key}\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
+                "  LogLevel ERROR\n")
+        return path
+
+    def ssh_argv(self) -> list[str]:
+        return ["ssh", "-F", str(self.ssh_config), self.config.name]
+
+    def run(self, argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None) -> CommandResult:
+        line = shlex.join(argv)
+        shown = (*self.ssh_argv(), line)
+        start = time.monotonic()
+        try:
+            client = self._client()
+            chan = client.get_transport().open_session(timeout=10)  # type: ignore[union-attr]
+            chan.settimeout(timeout)
+            chan.exec_command(line)
+            if stdin is not None:
+                chan.sendall(stdin.encode())
+                chan.shutdown_write()
+            # stderr stays small here, so reading stdout to its end first cannot stall it
+            out = chan.makefile("rb").read().decode(errors="replace")
+            err = chan.makefile_stderr("rb").read().decode(errors="replace")
+            rc = chan.recv_exit_status()
+        except (OSError, paramiko.SSHException, EOFError) as exc:
+            self.close()
+            return CommandResult(f"node/{self.config.name}", shown, 255, "", f"svclab: ssh: {exc}",
+                                 time.monotonic() - start)
+        return CommandResult(f"node/{self.config.name}", shown, rc, out, err, time.monotonic() - start)
+
+    def testinfra_spec(self) -> str:
+        return f"paramiko://{self.config.name}?ssh_config={self.ssh_config}"
+
+    def close(self) -> None:
+        if self._ssh is not None:
+            self._ssh.close()
+            self._ssh = None
+
+    def _client(self) -> paramiko.SSHClient:
+        transport = self._ssh.get_transport() if self._ssh else None
+        if self._ssh is None or transport is None or not transport.is_active():
+            client = paramiko.SSHClient()
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # 127.0.0.1, a disposable VM
+            client.connect("127.0.0.1", port=self.config.ssh_port, username="root", key_filename=str(self.key),
+                           look_for_keys=False, allow_agent=False, timeout=5, banner_timeout=10, auth_timeout=10)
+            self._ssh = client
+        return self._ssh
+
+    def _tap(self, on: bool) -> None:
+        exists = run(["ip", "link", "show", self.tap]).ok
+        if on and not exists:
+            run(["ip", "tuntap", "add", "dev", self.tap, "mode", "tap"]).check("ip tuntap add")
+            run(["ip", "link", "set", self.tap, "master", self.config.bridge, "up"]).check("ip link set master")
+        elif not on and exists:
+            run(["ip", "link", "del", self.tap])
+
+
+def _ssh_banner(port: int) -> bool:
+    """sshd in the guest answers (qemu accepts the connection long before sshd is up)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.settimeout(5)
+            return s.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+

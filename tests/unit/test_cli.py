@@ -1,0 +1,32 @@
+"""`svclab run`: a mode the host cannot run is reported; with --require-all (CI) it fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from svclab import cli
+
+
+@pytest.fixture
+def outcomes(monkeypatch: pytest.MonkeyPatch) -> dict[str, cli.ModeRun]:
+    table = {"ipvs": cli.ModeRun("ipvs", "not run", "its disk is not built"),
+             "iptables": cli.ModeRun("iptables", "passed", "", 1.0, {"passed": 3}),
+             "nftables": cli.ModeRun("nftables", "passed", "", 1.0, {"passed": 3})}
+    monkeypatch.setattr(cli, "run_mode", lambda mode, reports, extra: table[mode])
+    return table
+
+
+def test_a_mode_not_run_is_reported_and_the_rest_decide(outcomes: dict[str, cli.ModeRun], tmp_path: Path) -> None:
+    assert cli.main(["run", "--reports", str(tmp_path)]) == 0
+    assert "**ipvs: not run.** its disk is not built" in (tmp_path / "summary.md").read_text()
+
+
+def test_require_all_fails_on_a_mode_not_run(outcomes: dict[str, cli.ModeRun], tmp_path: Path) -> None:
+    assert cli.main(["run", "--require-all", "--reports", str(tmp_path)]) == 1
+    assert cli.main(["run", "--require-all", "--modes", "iptables", "--reports", str(tmp_path)]) == 0
+
+
+def test_nothing_run_is_a_failure(outcomes: dict[str, cli.ModeRun], tmp_path: Path) -> None:
+    assert cli.main(["run", "--modes", "ipvs", "--reports", str(tmp_path)]) == 1

@@ -67,3 +67,21 @@ def test_negative_control_wrong_selector_fails_with_the_checklist(lab: LiveLab, 
     text = str(failure.value)
     assert "does NOT hold" in text and "endpoints (ready): []" in text and "selector: {'app': 'nope'}" in text
     assert "kubectl" in text and "exec" in text  # the command that reproduces the batch
+
+
+@pytest.mark.requires_proxy_mode("ipvs", reason="the IPVS node is compared with a node in another mode")
+def test_negative_control_from_a_node_in_another_mode_rr_does_not_hold(lab: LiveLab, jig: Jig, myapp: list[Pod],
+                                                                        clusterip: str) -> None:
+    """On the IPVS lab whose kind nodes run iptables (no ip_vs in their kernel), the same
+    Service seen from a kind node spreads at random: the rr check fails there, so it passes
+    only because requests go through the IPVS node."""
+    other = [n.name for n in lab.nodes if n.role == "worker" and lab.mode_on(n.name) != "ipvs"]
+    if not other:
+        pytest.skip("every node of this lab runs ipvs: there is no node in another mode")
+    elsewhere = Jig(lab.kubectl, jig.namespace, other[0]).start_probe("probe-elsewhere")
+    spread = elsewhere.curl(f"http://{clusterip}/hostname.html", REQUESTS)
+    answered = sorted(spread.counts())  # the pods now (an earlier test here replaces one)
+    assert not spread.failed() and len(answered) == len(myapp), spread.command.describe()
+    with pytest.raises(AssertionError) as failure:
+        verify(round_robin(spread, answered))
+    assert "rr cycles through the pods: does NOT hold" in str(failure.value), str(failure.value)

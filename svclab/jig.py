@@ -65,7 +65,7 @@ def service(name: str, type_: str = "ClusterIP", port: int = 80, target: int | s
 
 def probe_pod(name: str = "probe", node: str | None = None) -> Obj:
     pod: Obj = {
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "probe"}},
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "probe", "probe": name}},
         "spec": {"terminationGracePeriodSeconds": 0,
                  "containers": [{"name": "probe", "image": lab_images().probe,
                                  "imagePullPolicy": "IfNotPresent", "command": ["sleep", "infinity"]}]},
@@ -154,7 +154,7 @@ class Jig:
     # -- the probe pod ---------------------------------------------------------------
     def start_probe(self, name: str = "probe") -> Probe:
         self.apply(probe_pod(name, self.client_node))
-        self.wait_ready_pods({"app": "probe"}, 1, timeout=180)
+        self.wait_ready_pods({"probe": name}, 1, timeout=180)
         return Probe(self.kubectl, self.namespace, name)
 
 

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from svclab.expect import ipvs_virtual_server, reaches_all, round_robin, uniform_random, verify
+from svclab.expect import Verdict, holds, ipvs_virtual_server, reaches_all, round_robin, uniform_random, verify
 from svclab.facts import service_facts
 from svclab.fixtures import LiveLab
 from svclab.jig import Jig, Pod, Probe
@@ -85,3 +85,29 @@ def test_negative_control_from_a_node_in_another_mode_rr_does_not_hold(lab: Live
     with pytest.raises(AssertionError) as failure:
         verify(round_robin(spread, answered))
     assert "rr cycles through the pods: does NOT hold" in str(failure.value), str(failure.value)
+
+
+def bound_to_kube_ipvs0(lab: LiveLab, address: str) -> list[Verdict]:
+    """`ip addr show kube-ipvs0` on every IPVS node lists address/32."""
+    out = []
+    for node, shown in lab.on_dataplane(["ip", "-o", "-4", "addr", "show", "dev", "kube-ipvs0"]).items():
+        bound = [f.split()[3] for f in shown.stdout.splitlines() if len(f.split()) > 3]
+        out.append(holds(f"{address} bound to kube-ipvs0 on {node}", shown.ok and f"{address}/32" in bound,
+                         f"{address}/32 among kube-ipvs0's addresses", f"{len(bound)} addresses: {bound[:8]}",
+                         shown))
+    return out
+
+
+@pytest.mark.requires_proxy_mode("ipvs", reason="IPVS binds every Service IP to the kube-ipvs0 dummy interface")
+def test_ipvs_binds_the_clusterip_to_kube_ipvs0(lab: LiveLab, clusterip: str) -> None:
+    for verdict in bound_to_kube_ipvs0(lab, clusterip):
+        verify(verdict)
+
+
+@pytest.mark.requires_proxy_mode("ipvs", reason="IPVS binds every Service IP to the kube-ipvs0 dummy interface")
+def test_negative_control_an_address_of_no_service_is_not_on_kube_ipvs0(lab: LiveLab, clusterip: str) -> None:
+    unused = lab.spec.lb_addresses()[-1]  # in the lab network; no Service has it
+    with pytest.raises(AssertionError) as failure:
+        for verdict in bound_to_kube_ipvs0(lab, unused):
+            verify(verdict)
+    assert f"{unused} bound to kube-ipvs0" in str(failure.value) and "does NOT hold" in str(failure.value)

@@ -52,9 +52,10 @@ def test_api_refuses_out_of_range_or_duplicate_node_ports(jig: Jig, nodeport: in
 
 def test_every_node_reaches_every_pod_from_inside(lab: LiveLab, jig: Jig, probe: Probe,
                                                   myapp: list[Pod], nodeport: int) -> None:
-    for node in lab.nodes:
+    for node in lab.nodes:  # each node answers through its own data plane (a lab may mix modes)
         batch = probe.curl(f"http://{node.address}:{nodeport}/hostname.html", PER_NODE)
-        verify(reaches_all(batch, [p.name for p in myapp]), service_facts(lab, jig, "myapp-nodeport"))
+        verify(reaches_all(batch, [p.name for p in myapp], f"{node.name} ({lab.mode_on(node.name)}) reaches every pod"),
+               service_facts(lab, jig, "myapp-nodeport"))
 
 
 def test_every_node_reaches_every_pod_from_outside(lab: LiveLab, jig: Jig, outside: object,
@@ -64,7 +65,8 @@ def test_every_node_reaches_every_pod_from_outside(lab: LiveLab, jig: Jig, outsi
     for node in lab.nodes:
         batch = curl_batch(outside.run, f"http://{node.address}:{nodeport}/hostname.html",  # type: ignore[attr-defined]
                            PER_NODE)
-        verify(reaches_all(batch, [p.name for p in myapp]), service_facts(lab, jig, "myapp-nodeport"))
+        verify(reaches_all(batch, [p.name for p in myapp], f"{node.name} ({lab.mode_on(node.name)}) reaches every pod"),
+               service_facts(lab, jig, "myapp-nodeport"))
 
 
 def test_no_process_listens_on_the_node_port(lab: LiveLab, nodeport: int) -> None:
@@ -101,7 +103,7 @@ def test_negative_control_target_port_nobody_listens_on_is_refused(lab: LiveLab,
     svc = jig.create_service("myapp-nodeport-deaf", type_="NodePort", target=8080)
     port = svc["spec"]["ports"][0]["nodePort"]
     jig.wait_endpoints("myapp-nodeport-deaf", [p.ip for p in myapp])
-    batch = probe.curl(f"http://{lab.nodes[0].address}:{port}/hostname.html", 6)
+    batch = probe.curl(f"http://{lab.dataplane[0].address}:{port}/hostname.html", 6)
     with pytest.raises(AssertionError) as failure:
         verify(reaches_all(batch, [p.name for p in myapp]))
     assert "failures: 6" in str(failure.value), str(failure.value)

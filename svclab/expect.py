@@ -48,7 +48,7 @@ def _table(counts: dict[str, int], pods: Sequence[str]) -> str:
     return ", ".join(f"{n}={counts.get(n, 0)}" for n in names)
 
 
-def reaches_all(batch: Batch, pods: Sequence[str]) -> Verdict:
+def reaches_all(batch: Batch, pods: Sequence[str], name: str = "reaches every ready pod") -> Verdict:
     """Every request answered, and every ready pod answered at least once."""
     counts = dict(batch.counts())
     failed = batch.failed()
@@ -56,7 +56,7 @@ def reaches_all(batch: Batch, pods: Sequence[str]) -> Verdict:
     strangers = [n for n in counts if n not in pods]
     ok = not failed and not missing and not strangers
     return Verdict(
-        "reaches every ready pod", ok,
+        name, ok,
         f"{len(batch.answers)} answers from exactly {sorted(pods)}",
         f"{_table(counts, pods)}; failures: {len(failed)}"
         + (f" (curl exits {sorted({a.exitcode for a in failed})})" if failed else ""),

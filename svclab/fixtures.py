@@ -45,8 +45,10 @@ class LiveLab:
     def dataplane(self) -> tuple[Node, ...]:
         """The nodes where the requested proxy mode is in force (all of them, unless the lab
         mixes modes: the IPVS lab on a host without ip_vs has one IPVS node, in a VM)."""
-        names = set(self.proxy.dataplane())
-        return tuple(n for n in self.nodes if n.name in names) or self.nodes
+        if not self.proxy.observed:  # no node shell: nothing is known per node
+            return self.nodes
+        names = set(self.proxy.dataplane())  # never empty: the lab fixture checked mismatch()
+        return tuple(n for n in self.nodes if n.name in names)
 
     @property
     def client_node(self) -> str | None:
@@ -57,18 +59,11 @@ class LiveLab:
     def mode_on(self, node: str) -> str:
         return self.proxy.observed.get(node, self.mode)
 
-    def on_every_node(self, argv: list[str]) -> dict[str, CommandResult]:
-        """Run argv on every node through the provider's node shell."""
-        return self._on(self.nodes, argv)
-
     def on_dataplane(self, argv: list[str]) -> dict[str, CommandResult]:
         """Run argv on every node where the requested mode is in force."""
-        return self._on(self.dataplane, argv)
-
-    def _on(self, nodes: tuple[Node, ...], argv: list[str]) -> dict[str, CommandResult]:
         if self.shell is None:
             raise SvclabError(f"the {self.spec.provider} provider gives no node shell")
-        return {n.name: self.shell.node_run(n.name, argv) for n in nodes}
+        return {n.name: self.shell.node_run(n.name, argv) for n in self.dataplane}
 
 
 def read_nodes(kubectl: Kubectl) -> tuple[Node, ...]:
@@ -105,8 +100,8 @@ def lab(request: pytest.FixtureRequest, lab_spec: LabSpec) -> Iterator[LiveLab]:
             raise SvclabError(wrong + " svclab never falls back silently.")
         progress.say(f"proxy mode in force: {proxy.configured} (nodes: {proxy.observed})")
         if proxy.support:
-            progress.say(f"requests go through {', '.join(proxy.dataplane())} ({proxy.requested}); "
-                         f"the other nodes run {', '.join(sorted(set(proxy.support.values())))} "
+            progress.say(f"requests to Service addresses go through {', '.join(proxy.dataplane())} "
+                         f"({proxy.requested}); the other nodes run {', '.join(sorted(set(proxy.support.values())))} "
                          "because this host's kernel cannot run the requested mode")
         evidence.note_lab(lab_facts(live))
         yield live

@@ -22,12 +22,12 @@ class InForce:
     support: dict[str, str] = field(default_factory=dict)
 
     def dataplane(self) -> list[str]:
-        """The nodes whose rules show the requested mode."""
-        return sorted(n for n, m in self.observed.items() if m == self.requested)
+        """The nodes whose rules show the requested mode (never a node declared in another)."""
+        return sorted(n for n, m in self.observed.items() if m == self.requested and n not in self.support)
 
     def mismatch(self) -> str | None:
         """One sentence when what runs is not what was asked for, else None."""
-        wrong = {n: m for n, m in self.observed.items() if m != self.requested and self.support.get(n) != m}
+        wrong = {n: m for n, m in self.observed.items() if m != self.support.get(n, self.requested)}
         if self.configured != self.requested:
             return (f"kube-proxy mode {self.requested!r} was requested but its ConfigMap says "
                     f"{self.configured!r}.")

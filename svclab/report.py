@@ -127,8 +127,15 @@ def proxy_text(lab: dict[str, Any]) -> str:
         seen = f"{modes.pop()} on " + (f"all {len(observed)} nodes" if len(observed) > 1 else "its only node")
     else:
         seen = ", ".join(f"{node}: {mode}" for node, mode in sorted(observed.items())) or "unknown"
-    return (f"requested {lab.get('proxy_mode_requested') or '?'}, configured "
+    text = (f"requested {lab.get('proxy_mode_requested') or '?'}, configured "
             f"{lab.get('proxy_mode_configured') or '?'}, in force {seen}")
+    support: dict[str, str] = lab.get("proxy_mode_support") or {}
+    if support:
+        text += (f"; requests to Service addresses go through {', '.join(lab.get('dataplane_nodes') or ['?'])}, "
+                 f"the other nodes run {', '.join(sorted(set(support.values())))} on purpose (their kernel cannot "
+                 f"run {lab.get('proxy_mode_requested') or '?'}; node ports are checked on every node, each named "
+                 "with its mode)")
+    return text
 
 
 def lab_facts(lab: dict[str, Any]) -> list[tuple[str, str]]:
@@ -138,7 +145,7 @@ def lab_facts(lab: dict[str, Any]) -> list[tuple[str, str]]:
     if lab.get("proxy_mode_configured") not in ("ipvs", None) and scheduler != "-":
         scheduler += " (unused: kube-proxy is not in ipvs mode)"
     facts = [("Kubernetes", lab.get("kubernetes") or "?"), ("kube-proxy", proxy_text(lab)),
-             ("IPVS scheduler", scheduler), ("Kernel", lab.get("kernel") or "?"),
+             ("IPVS scheduler", scheduler), ("Kernel (where requests go)", lab.get("kernel") or "?"),
              ("CNI", lab.get("cni") or "?"), ("Nodes", nodes or "?"), ("Node image", lab.get("node_image") or "?")]
     if lab.get("provider") or lab.get("name"):
         facts.append(("Lab", f"{lab.get('provider', '')}:{lab.get('name', '')}"))

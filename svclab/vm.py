@@ -7,6 +7,8 @@ which only carries SSH from 127.0.0.1 on the host. Commands run over SSH with pa
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shlex
 import shutil
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import paramiko
 
-from svclab.errors import LabError
+from svclab.errors import LabError, WaitTimeout
 from svclab.images.vmdisk import VM_FILES, VM_KEY
 from svclab.result import CommandResult, run
 from svclab.wait import wait_for
@@ -44,7 +46,7 @@ class Vm:
         self.config = config
         self.cache = cache
         self.state = state
-        self.tap = f"svl-{config.name}"[:15]
+        self.tap = f"svl{hashlib.sha256(config.name.encode()).hexdigest()[:11]}"  # 15 chars, one per node name
         self.pidfile = state / "qemu.pid"
         self.console = state / "console.log"
         self._ssh: paramiko.SSHClient | None = None
@@ -92,7 +94,9 @@ class Vm:
 
     def qemu_argv(self, overlay: Path) -> list[str]:
         c = self.config
-        append = f"root=/dev/vda rw console=ttyS0 mitigations=off panic=5 quiet systemd.hostname={c.name}"
+        # IPv4 only, like the kind nodes: the lab's fence is an iptables rule
+        append = (f"root=/dev/vda rw console=ttyS0 mitigations=off panic=5 quiet ipv6.disable=1 "
+                  f"systemd.hostname={c.name}")
         return [
             "qemu-system-x86_64", "-name", c.name, "-machine", "q35",
             "-accel", "tcg,thread=multi,tb-size=512", "-cpu", "max", "-smp", str(c.cpus), "-m", str(c.memory_mb),
@@ -134,15 +138,19 @@ class Vm:
         clean shutdown), then remove the tap."""
         self.close()
         pid = self.running()
-        if pid:
-            os.kill(pid, 15)
-            try:
-                wait_for(lambda: self.running() is None, what="qemu to exit", timeout=20, interval=0.2)
-            except Exception:
-                os.kill(pid, 9)
-        self._tap(False)
-        self.pidfile.unlink(missing_ok=True)
-        (self.state / "overlay.qcow2").unlink(missing_ok=True)
+        try:
+            if pid:
+                _signal(pid, 15)
+                try:
+                    wait_for(lambda: self.running() is None, what="qemu to exit", timeout=20, interval=0.2)
+                except WaitTimeout:
+                    _signal(pid, 9)
+                    wait_for(lambda: self.running() is None, what="qemu to exit after SIGKILL", timeout=10,
+                             interval=0.2)
+        finally:
+            self._tap(False)
+            self.pidfile.unlink(missing_ok=True)
+            (self.state / "overlay.qcow2").unlink(missing_ok=True)
 
     def console_tail(self, lines: int = 15) -> str:
         try:
@@ -209,11 +217,18 @@ class Vm:
 
     def _tap(self, on: bool) -> None:
         exists = run(["ip", "link", "show", self.tap]).ok
-        if on and not exists:
-            run(["ip", "tuntap", "add", "dev", self.tap, "mode", "tap"]).check("ip tuntap add")
+        if on:
+            if not exists:
+                run(["ip", "tuntap", "add", "dev", self.tap, "mode", "tap"]).check("ip tuntap add")
+            # always: a tap left by an earlier run may hang on a bridge that no longer exists
             run(["ip", "link", "set", self.tap, "master", self.config.bridge, "up"]).check("ip link set master")
-        elif not on and exists:
+        elif exists:
             run(["ip", "link", "del", self.tap])
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it exited in the meantime
+        os.kill(pid, sig)
 
 
 def _ssh_banner(port: int) -> bool:

@@ -146,6 +146,7 @@ class KindLab:
             try:
                 self._ensure_network()
                 if self.vm_node:
+                    self.vm_node.stop()  # a VM left by an earlier, killed run would never join
                     self.vm_node.start(self._bridge())
                 with progress.step(what), self._network_env():
                     cluster.create(config_file=config)
@@ -168,13 +169,15 @@ class KindLab:
         if not self.owned:  # never delete a cluster this run did not create or reuse
             return
         with progress.step(f"deleting kind cluster {self.spec.name!r}"):
-            if self.vm_node:
-                self.vm_node.stop()
-            if self.spec.name in self._clusters():
-                self._kind("delete", "cluster", "--name", self.spec.name,
-                           "--kubeconfig", str(self.kubeconfig), timeout=300).check("kind delete")
-            self._fence(False)
-            run(["docker", "network", "rm", self.network])
+            try:
+                if self.vm_node:
+                    self.vm_node.stop()
+            finally:
+                if self.spec.name in self._clusters():
+                    self._kind("delete", "cluster", "--name", self.spec.name,
+                               "--kubeconfig", str(self.kubeconfig), timeout=300).check("kind delete")
+                self._fence(False)
+                run(["docker", "network", "rm", self.network])
 
     # -- node shells -------------------------------------------------------------------
     def node_run(self, node: str, argv: Sequence[str], *, timeout: float = 60.0) -> CommandResult:
@@ -275,13 +278,13 @@ class KindLab:
 
     def _fail_cleanup(self) -> None:
         """After a failed or interrupted create: keep logs, then leave nothing behind."""
-        if self.vm_node:
-            self.vm_node.stop()
         if self.spec.name in self._clusters():
-            logs = self.export_logs(self.state / "logs-failed-create")
+            logs = self.export_logs(self.state / "logs-failed-create")  # the VM's journals too
             if logs:
                 progress.say(f"cluster logs exported to {logs}")
             self._kind("delete", "cluster", "--name", self.spec.name, timeout=300)
+        if self.vm_node:
+            self.vm_node.stop()
         if self._created_network:
             self._fence(False)
             run(["docker", "network", "rm", self.network])

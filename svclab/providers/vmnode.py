@@ -85,8 +85,7 @@ def support_daemonset(ds: dict[str, Any]) -> dict[str, Any]:
             volume["configMap"]["name"] = "kube-proxy-host"
     pod["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
         "nodeSelectorTerms": [{"matchExpressions": [{"key": VM_LABEL, "operator": "DoesNotExist"}]}]}}}
-    pod.pop("nodeSelector", None)
-    pod["nodeSelector"] = {"kubernetes.io/os": "linux"}
+    pod["nodeSelector"] = {"kubernetes.io/os": "linux"}  # not kubeadm's: that one is the VM's
     return out
 
 
@@ -169,7 +168,8 @@ class VmNode:
 
     def _running(self) -> Vm:
         if self.vm is None or not self.vm.running():
-            raise LabError(f"the IPVS VM {self.name} is not running")
+            raise LabError(f"the IPVS VM {self.name} is not running (qemu exited); its console log is "
+                           f"{self.state / 'console.log'}")
         return self.vm
 
     def _vm(self, bridge: str) -> Vm:

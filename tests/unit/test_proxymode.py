@@ -38,3 +38,12 @@ def test_no_node_in_the_requested_mode_is_a_mismatch_even_when_every_other_is_de
 def test_the_configmap_must_say_the_requested_mode() -> None:
     found = InForce("ipvs", "iptables", {"a": "iptables"})
     assert found.mismatch() == "kube-proxy mode 'ipvs' was requested but its ConfigMap says 'iptables'."
+
+
+def test_a_declared_node_showing_the_requested_mode_is_a_mismatch_not_a_data_plane_node() -> None:
+    """Where requests go is what the lab declared, never inferred from a stray kube-ipvs0."""
+    found = InForce("ipvs", "ipvs", {**IPVS_LAB_ON_THIS_HOST, "svclab-control-plane": "ipvs"},
+                    {"svclab-control-plane": "iptables", "svclab-worker": "iptables"})
+    assert found.dataplane() == ["svclab-vm"]
+    assert found.mismatch() == ("kube-proxy mode 'ipvs' was requested but the nodes' rules show otherwise "
+                                "(svclab-control-plane: ipvs).")

@@ -198,3 +198,15 @@ def test_cli_writes_both_files_and_prints_changes_regressions_first(tmp_path: Pa
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert (out / "report.html").stat().st_size > 1000 and (out / "summary.md").exists()
+
+
+def test_a_lab_that_mixes_modes_says_where_requests_go() -> None:
+    from svclab.report import proxy_text
+
+    lab = {"proxy_mode_requested": "ipvs", "proxy_mode_configured": "ipvs",
+           "proxy_mode_observed": {"cp": "iptables", "w": "iptables", "vm": "ipvs"},
+           "proxy_mode_support": {"cp": "iptables", "w": "iptables"}, "dataplane_nodes": ["vm"]}
+    assert proxy_text(lab) == (
+        "requested ipvs, configured ipvs, in force cp: iptables, vm: ipvs, w: iptables; requests to Service "
+        "addresses go through vm, the other nodes run iptables on purpose (their kernel cannot run ipvs; node "
+        "ports are checked on every node, each named with its mode)")

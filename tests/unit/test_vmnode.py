@@ -72,8 +72,15 @@ def test_the_vm_reaches_only_loopback_ssh_and_the_lab_bridge(tmp_path: Path) -> 
     argv = vm.qemu_argv(tmp_path / "overlay.qcow2")
     netdevs = [argv[i + 1] for i, a in enumerate(argv) if a == "-netdev"]
     assert netdevs == ["user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22",
-                       "tap,id=lab,ifname=svl-svclab-vm,script=no,downscript=no"]
+                       f"tap,id=lab,ifname={vm.tap},script=no,downscript=no"]
     assert "-nodefaults" in argv and "-net" not in argv
+    assert "ipv6.disable=1" in argv[argv.index("-append") + 1]  # the lab's fence is IPv4 (iptables)
+
+
+def test_each_node_name_gets_a_tap_of_its_own(tmp_path: Path) -> None:
+    taps = {Vm(VmConfig(name, "172.29.0.128", 24, "br-x"), tmp_path, tmp_path).tap
+            for name in ("svclab-ipvs-vm", "svclab-ipvs-2-vm", "svclab-ipvs-vm2")}
+    assert len(taps) == 3 and all(len(t) <= 15 for t in taps)  # IFNAMSIZ
 
 
 def test_the_management_nic_mac_is_the_one_the_image_configures() -> None:

@@ -6,13 +6,24 @@ import ipaddress
 
 import pytest
 
-from svclab.expect import Verdict, holds, ipvs_virtual_server, reaches_all, round_robin, uniform_random, verify
-from svclab.facts import service_facts
+from svclab.expect import (
+    Verdict,
+    holds,
+    ipvs_virtual_server,
+    random_choice,
+    reaches_all,
+    refuted,
+    round_robin,
+    settle,
+    verify,
+    verify_all,
+)
 from svclab.fixtures import LiveLab
-from svclab.jig import Jig, Pod, Probe
+from svclab.jig import MYAPP_SELECTOR, Jig, Pod, Probe
 from svclab.probes import Batch
+from svclab.spread import RANDOM_SAMPLE
 
-REQUESTS = 300
+REQUESTS = 300  # rr: 100 full cycles
 
 
 @pytest.fixture(scope="module")
@@ -26,21 +37,25 @@ def batch(probe: Probe, clusterip: str) -> Batch:
 
 
 def test_clusterip_is_inside_the_service_subnet(lab: LiveLab, clusterip: str) -> None:
-    assert ipaddress.ip_address(clusterip) in ipaddress.ip_network(lab.spec.service_subnet)
+    inside = ipaddress.ip_address(clusterip) in ipaddress.ip_network(lab.spec.service_subnet)
+    verify(holds("the ClusterIP the API server allocated is in the Service subnet", inside,
+                 f"an address in {lab.spec.service_subnet}", clusterip))
 
 
 def test_requests_reach_every_ready_pod(lab: LiveLab, jig: Jig, myapp: list[Pod], batch: Batch) -> None:
-    verify(reaches_all(batch, [p.name for p in myapp]), service_facts(lab, jig, "myapp-clusterip"))
+    verify(reaches_all(batch, [p.name for p in myapp]), jig.facts("myapp-clusterip"))
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS rr cycles through the pods")
-def test_ipvs_rr_cycles_through_the_pods(myapp: list[Pod], batch: Batch) -> None:
-    verify(round_robin(batch, [p.name for p in myapp]))
+def test_ipvs_rr_cycles_through_the_pods(lab: LiveLab, jig: Jig, myapp: list[Pod], batch: Batch) -> None:
+    verify(round_robin(batch, [p.name for p in myapp]), jig.facts("myapp-clusterip"))
 
 
 @pytest.mark.requires_proxy_mode("iptables", "nftables", reason="iptables/nftables choose at random")
-def test_iptables_and_nftables_spread_at_random(myapp: list[Pod], batch: Batch) -> None:
-    verify(uniform_random(batch, [p.name for p in myapp]))
+def test_iptables_and_nftables_choose_at_random(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod],
+                                                clusterip: str) -> None:
+    spread = probe.curl(f"http://{clusterip}/hostname.html", RANDOM_SAMPLE)
+    verify(random_choice(spread, [p.name for p in myapp]), jig.facts("myapp-clusterip"))
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="ipvsadm shows IPVS virtual servers")
@@ -49,24 +64,37 @@ def test_ipvs_virtual_server_lists_exactly_the_endpoints(lab: LiveLab, jig: Jig,
                                jig.endpoints("myapp-clusterip")))
 
 
-def test_clusterip_stays_when_pods_are_recreated(jig: Jig, clusterip: str, myapp: list[Pod]) -> None:
-    jig.run("delete", "pod", myapp[0].name, "--wait=false").check("kubectl delete pod")
-    pods = jig.wait_ready_pods({"app": "myapp", "release": "v1"}, 3)
-    assert myapp[0].name not in [p.name for p in pods]
-    assert jig.get("service", "myapp-clusterip")["spec"]["clusterIP"] == clusterip
-    jig.wait_endpoints("myapp-clusterip", [p.ip for p in pods])
+def test_recreated_pods_get_new_ips_and_the_same_clusterip_reaches_them(
+        lab: LiveLab, jig: Jig, probe: Probe, clusterip: str, myapp: list[Pod]) -> None:
+    before = jig.pods(MYAPP_SELECTOR)
+    jig.run("delete", "pod", before[0].name, "--wait=false").check("kubectl delete pod")
+    after = jig.wait_ready_pods(MYAPP_SELECTOR, len(before))
+    new = [p for p in after if p.name not in {b.name for b in before}]
+    verify(holds("a recreated pod gets a new name and IP", len(new) == 1 and new[0].ip != before[0].ip,
+                 f"one new pod replacing {before[0].name} ({before[0].ip}) with another IP",
+                 ", ".join(f"{p.name} {p.ip}" for p in new) or "no new pod"))
+    jig.wait_endpoints("myapp-clusterip", [p.ip for p in after])
+    probe.wait_only(f"http://{clusterip}/hostname.html", [p.name for p in after])
+    verify(reaches_all(probe.curl(f"http://{clusterip}/hostname.html", 60), [p.name for p in after]),
+           jig.facts("myapp-clusterip"))
 
 
-def test_negative_control_wrong_selector_fails_with_the_checklist(lab: LiveLab, jig: Jig, probe: Probe,
-                                                                 myapp: list[Pod]) -> None:
-    """A Service whose selector matches no pod: the check fails and prints the seeds' checklist."""
-    svc = jig.create_service("myapp-wrong-selector", tweak=lambda s: s["spec"].update(selector={"app": "nope"}))
-    batch = probe.curl(f"http://{svc['spec']['clusterIP']}/hostname.html", 3)
-    with pytest.raises(AssertionError) as failure:
-        verify(reaches_all(batch, [p.name for p in myapp]), service_facts(lab, jig, "myapp-wrong-selector"))
-    text = str(failure.value)
-    assert "does NOT hold" in text and "endpoints (ready): []" in text and "selector: {'app': 'nope'}" in text
-    assert "kubectl" in text and "exec" in text  # the command that reproduces the batch
+def test_negative_control_a_selector_that_matches_nothing_reaches_no_pod(lab: LiveLab, jig: Jig, probe: Probe,
+                                                                       myapp: list[Pod]) -> None:
+    """The real cause of "reaches every ready pod" is the selector: the same check on the same
+    Service holds, then fails once its selector matches no pod, and holds again once restored."""
+    now = jig.pods(MYAPP_SELECTOR)  # an earlier test here may have replaced a pod
+    ip = jig.expose("myapp-control", now, probe)
+    url, pods = f"http://{ip}/hostname.html", [p.name for p in now]
+    verify(reaches_all(probe.curl(url, 60), pods))
+    jig.patch_service("myapp-control", {"spec": {"selector": {"app": "nothing"}}})
+    jig.wait_endpoints("myapp-control", [])
+    broken = refuted(reaches_all(probe.curl(url, 60), pods), "the Service's selector matching no pod")
+    assert broken.data["answered"] == 60 and broken.data["failures"] == 60, broken.report()
+    jig.patch_service("myapp-control", {"spec": {"selector": dict(MYAPP_SELECTOR)}})
+    jig.wait_endpoints("myapp-control", [p.ip for p in now])
+    probe.wait_only(url, pods)
+    verify(reaches_all(probe.curl(url, 60), pods))
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="the IPVS node is compared with a node in another mode")
@@ -80,34 +108,42 @@ def test_negative_control_from_a_node_in_another_mode_rr_does_not_hold(lab: Live
         pytest.skip("every node of this lab runs ipvs: there is no node in another mode")
     elsewhere = Jig(lab.kubectl, jig.namespace, other[0]).start_probe("probe-elsewhere")
     spread = elsewhere.curl(f"http://{clusterip}/hostname.html", REQUESTS)
-    answered = sorted(spread.counts())  # the pods now (an earlier test here replaces one)
-    assert not spread.failed() and len(answered) == len(myapp), spread.command.describe()
-    with pytest.raises(AssertionError) as failure:
-        verify(round_robin(spread, answered))
-    assert "rr cycles through the pods: does NOT hold" in str(failure.value), str(failure.value)
+    pods = [p.name for p in jig.pods(MYAPP_SELECTOR)]
+    verify(reaches_all(spread, pods, f"every pod answers from {other[0]} ({lab.mode_on(other[0])})"))
+    refuted(round_robin(spread, pods), f"requests entering through {other[0]}, a node in {lab.mode_on(other[0])} mode")
 
 
-def bound_to_kube_ipvs0(lab: LiveLab, address: str) -> list[Verdict]:
-    """`ip addr show kube-ipvs0` on every IPVS node lists address/32."""
+def bound_to_kube_ipvs0(lab: LiveLab, address: str, want: bool = True) -> list[Verdict]:
+    """`ip addr show kube-ipvs0` on every IPVS node lists (or no longer lists) address/32."""
     out = []
     for node, shown in lab.on_dataplane(["ip", "-o", "-4", "addr", "show", "dev", "kube-ipvs0"]).items():
         bound = [f.split()[3] for f in shown.stdout.splitlines() if len(f.split()) > 3]
-        out.append(holds(f"{address} bound to kube-ipvs0 on {node}", shown.ok and f"{address}/32" in bound,
-                         f"{address}/32 among kube-ipvs0's addresses", f"{len(bound)} addresses: {bound[:8]}",
-                         shown))
+        ok = shown.ok and bool(bound) and (f"{address}/32" in bound) == want
+        out.append(holds(f"{address} {'bound to' if want else 'gone from'} kube-ipvs0 on {node}", ok,
+                         f"kube-ipvs0 exists, with its addresses {'including' if want else 'not including'} "
+                         f"{address}/32", f"{len(bound)} addresses: {bound[:8]}", shown))
     return out
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS binds every Service IP to the kube-ipvs0 dummy interface")
 def test_ipvs_binds_the_clusterip_to_kube_ipvs0(lab: LiveLab, clusterip: str) -> None:
-    for verdict in bound_to_kube_ipvs0(lab, clusterip):
-        verify(verdict)
+    verify_all(bound_to_kube_ipvs0(lab, clusterip))
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS binds every Service IP to the kube-ipvs0 dummy interface")
-def test_negative_control_an_address_of_no_service_is_not_on_kube_ipvs0(lab: LiveLab, clusterip: str) -> None:
-    unused = lab.spec.lb_addresses()[-1]  # in the lab network; no Service has it
-    with pytest.raises(AssertionError) as failure:
-        for verdict in bound_to_kube_ipvs0(lab, unused):
-            verify(verdict)
-    assert f"{unused} bound to kube-ipvs0" in str(failure.value) and "does NOT hold" in str(failure.value)
+def test_negative_control_a_deleted_service_leaves_kube_ipvs0(lab: LiveLab, jig: Jig, probe: Probe,
+                                                              myapp: list[Pod]) -> None:
+    """Delete a Service and watch its IP leave kube-ipvs0: the binding check then fails."""
+    ip = jig.expose("myapp-leaving", jig.pods(MYAPP_SELECTOR), probe)
+    verify_all(bound_to_kube_ipvs0(lab, ip))
+    jig.run("delete", "service", "myapp-leaving").check("kubectl delete service")
+    window = jig.absence_window()
+    gone, _ = settle(lambda: _all(bound_to_kube_ipvs0(lab, ip, want=False)), timeout=window)
+    verify(gone)
+    for verdict in bound_to_kube_ipvs0(lab, ip):
+        refuted(verdict, "the Service deleted")
+
+
+def _all(verdicts: list[Verdict]) -> Verdict:
+    bad = [v for v in verdicts if not v.ok] or verdicts
+    return bad[0] if bad else holds("no IPVS node to read", False, "an IPVS node", "none")

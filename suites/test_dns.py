@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from svclab.expect import dns_answer, verify
+from svclab.expect import Verdict, dns_answer, dns_status, holds, refuted, settle, verify
+from svclab.expect.dns import read_dig
 from svclab.fixtures import LiveLab
 from svclab.jig import Jig, Pod, Probe
-from svclab.parsers import DigResult, parse_dig
 from svclab.providers.kind import LAB_ZONE, dns_server
-
-
-def dig(probe: Probe, name: str, rtype: str = "A") -> tuple[DigResult, str]:
-    result = probe.dig(name, rtype)
-    assert result.ok, result.describe()
-    return parse_dig(result.stdout), result.describe()
 
 
 @pytest.fixture(scope="module")
@@ -24,41 +18,42 @@ def services(jig: Jig, myapp: list[Pod]) -> dict[str, str]:
     jig.create_service("myapp-headless", tweak=lambda s: s["spec"].update(clusterIP="None"))
     jig.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "myapp-externalname"},
                "spec": {"type": "ExternalName", "externalName": f"my.{LAB_ZONE}"}})
-    jig.wait_endpoints("myapp-headless", [p.ip for p in myapp])
+    jig.wait_endpoints("myapp-headless", [p.ip for p in myapp], facts=jig.facts("myapp-headless"))
     return {"clusterip": jig.get("service", "myapp-clusterip")["spec"]["clusterIP"]}
 
 
-def test_headless_service_has_no_clusterip(jig: Jig, services: dict[str, str]) -> None:
-    assert jig.get("service", "myapp-headless")["spec"]["clusterIP"] == "None"
+def fqdn(jig: Jig, name: str) -> str:
+    return f"{name}.{jig.namespace}.svc.cluster.local"
 
 
-def test_headless_a_answer_is_exactly_the_ready_pod_ips(
-        lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod], services: dict[str, str]) -> None:
-    name = f"myapp-headless.{jig.namespace}.svc.cluster.local"
-    result = probe.dig(name)
-    verify(dns_answer(result, name, {p.ip for p in myapp}))
-    assert parse_dig(result.stdout).server == dns_server(lab.spec), result.describe()
+def test_headless_a_answer_is_exactly_the_ready_pod_ips(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod],
+                                                        services: dict[str, str]) -> None:
+    name = fqdn(jig, "myapp-headless")
+    verify(dns_answer(probe.dig(name), name, {p.ip for p in myapp}, server=dns_server(lab.spec)))
 
 
 def test_headless_srv_answers_name_the_http_port(jig: Jig, probe: Probe, myapp: list[Pod],
                                                  services: dict[str, str]) -> None:
-    answer, raw = dig(probe, f"_http._tcp.myapp-headless.{jig.namespace}.svc.cluster.local", "SRV")
-    srv = [r for r in answer.answers if r.rtype == "SRV"]
-    assert len(srv) == len(myapp), raw
-    assert {r.data.split()[2] for r in srv} == {"80"}, raw
+    name = f"_http._tcp.{fqdn(jig, 'myapp-headless')}"
+    result = probe.dig(name, "SRV")
+    dig, why = read_dig(result)
+    srv = [r.data.split() for r in dig.answers if r.rtype == "SRV"] if dig else []
+    verify(holds(f"DNS SRV {name}", len(srv) == len(myapp) and {f[2] for f in srv} == {"80"},
+                 f"{len(myapp)} SRV records, each for port 80", why or str([" ".join(f) for f in srv]), result))
 
 
-def test_clusterip_name_resolves_by_full_and_short_name(jig: Jig, probe: Probe,
-                                                         services: dict[str, str]) -> None:
-    name = f"myapp-clusterip.{jig.namespace}.svc.cluster.local"
+def test_clusterip_name_resolves_by_full_and_short_name(jig: Jig, probe: Probe, services: dict[str, str]) -> None:
+    name = fqdn(jig, "myapp-clusterip")
     verify(dns_answer(probe.dig(name), name, {services["clusterip"]}))
     short = probe.run(["getent", "hosts", "myapp-clusterip"])  # through the pod's search path
-    assert short.ok and short.stdout.split()[0] == services["clusterip"], short.describe()
+    got = short.stdout.split()[:1]
+    verify(holds("the short name resolves through the search path", short.ok and got == [services["clusterip"]],
+                 services["clusterip"], str(got), short))
 
 
 def test_externalname_answers_a_cname_to_its_target(lab: LiveLab, jig: Jig, probe: Probe,
                                                      services: dict[str, str]) -> None:
-    name = f"myapp-externalname.{jig.namespace}.svc.cluster.local"
+    name = fqdn(jig, "myapp-externalname")
     result = probe.dig(name)
     verify(dns_answer(result, name, {f"my.{LAB_ZONE}."}, "CNAME"))
     # the target is answered by the lab's own zone: nothing asked outside the machine
@@ -66,10 +61,28 @@ def test_externalname_answers_a_cname_to_its_target(lab: LiveLab, jig: Jig, prob
 
 
 def test_names_outside_the_lab_get_no_answer(probe: Probe) -> None:
-    answer, raw = dig(probe, "example.org")
-    assert answer.status in ("SERVFAIL", "REFUSED") and not answer.answers, raw
+    verify(dns_status(probe.dig("example.org"), "example.org", {"SERVFAIL", "REFUSED"}))
 
 
-def test_negative_control_wrong_namespace_is_nxdomain(probe: Probe, services: dict[str, str]) -> None:
-    answer, raw = dig(probe, "myapp-headless.no-such-namespace.svc.cluster.local")
-    assert answer.status == "NXDOMAIN" and not answer.addresses(), raw
+def test_an_unknown_namespace_is_nxdomain(probe: Probe, services: dict[str, str]) -> None:
+    name = "myapp-headless.no-such-namespace.svc.cluster.local"
+    verify(dns_status(probe.dig(name), name, {"NXDOMAIN"}))
+
+
+def test_negative_control_a_deleted_service_leaves_dns(jig: Jig, probe: Probe, myapp: list[Pod]) -> None:
+    """The Service is the real cause of its name: the same answer check holds, then fails once
+    the Service is deleted (NXDOMAIN within three times the time its endpoints took)."""
+    jig.create_service("myapp-dns-leaving")
+    jig.wait_endpoints("myapp-dns-leaving", [p.ip for p in myapp])
+    name = fqdn(jig, "myapp-dns-leaving")
+    ip = jig.get("service", "myapp-dns-leaving")["spec"]["clusterIP"]
+    verify(dns_answer(probe.dig(name), name, {ip}))
+    jig.run("delete", "service", "myapp-dns-leaving").check("kubectl delete service")
+    window = max(45.0, 3 * jig.timings["endpoints"])  # CoreDNS caches answers for 30 s
+
+    def gone() -> Verdict:
+        return dns_status(probe.dig(name), name, {"NXDOMAIN"})
+
+    verdict, _ = settle(gone, timeout=window)
+    verify(verdict)
+    refuted(dns_answer(probe.dig(name), name, {ip}), "the Service deleted")

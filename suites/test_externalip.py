@@ -3,40 +3,53 @@ node (Kubernetes does not route it), reaches every pod from outside the cluster.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from svclab.expect import ipvs_virtual_server, reaches_all, verify
-from svclab.facts import service_facts
-from svclab.fixtures import LiveLab
+from svclab.dataplane import service_entries
+from svclab.expect import entries_present, ipvs_virtual_server, reaches_all, refuted, settle, verify, verify_all
+from svclab.expect.traffic import answered, unanswered
+from svclab.fixtures import Client, LiveLab
 from svclab.jig import Jig, Pod
-from svclab.probes import curl_batch, wait_settled
+from svclab.probes import SETTLE_REQUESTS, curl_batch
 
 REQUESTS = 90
 
 
-@pytest.fixture(scope="module")
-def external_ip(lab: LiveLab, jig: Jig, myapp: list[Pod], outside: Any) -> str:
-    address = lab.spec.external_ips[0]
-    jig.create_service("myapp-externalip", tweak=lambda s: s["spec"].update(externalIPs=[address]))
-    jig.wait_endpoints("myapp-externalip", [p.ip for p in myapp])
+def route_to_a_node(lab: LiveLab, outside: Client, address: str) -> str:
+    """The lab administrator's part (seed 000): route the address to a data-plane node."""
     worker = next(n for n in lab.dataplane if n.role == "worker")
-    route = outside.run(["ip", "route", "replace", f"{address}/32", "via", worker.address])
-    assert route.ok, route.describe()
-    return address
+    outside.run(["ip", "route", "replace", f"{address}/32", "via", worker.address]).check("ip route replace")
+    return worker.name
 
 
-def test_external_ip_column_shows_the_address(jig: Jig, external_ip: str) -> None:
-    assert jig.get("service", "myapp-externalip")["spec"]["externalIPs"] == [external_ip]
+def exposed(lab: LiveLab, jig: Jig, outside: Client, myapp: list[Pod], name: str) -> tuple[str, float]:
+    """A Service with the lab's external IP, answering from outside; the address and the seconds it took."""
+    address = lab.spec.external_ips[0]
+    jig.create_service(name, tweak=lambda s: s["spec"].update(externalIPs=[address]))
+    jig.wait_endpoints(name, [p.ip for p in myapp], facts=jig.facts(name))
+    route_to_a_node(lab, outside, address)
+    url = f"http://{address}/hostname.html"
+    verdict, seconds = settle(lambda: answered(curl_batch(outside.run, url, SETTLE_REQUESTS)), timeout=60)
+    verify(verdict, jig.facts(name))
+    return address, seconds
 
 
-def test_external_ip_reaches_every_pod_from_outside(lab: LiveLab, jig: Jig, outside: Any,
-                                                    myapp: list[Pod], external_ip: str) -> None:
-    url = f"http://{external_ip}/hostname.html"
-    wait_settled(outside.run, url, what=f"{url} answers", timeout=60)
-    verify(reaches_all(curl_batch(outside.run, url, REQUESTS), [p.name for p in myapp]),
-           service_facts(lab, jig, "myapp-externalip"))
+@pytest.fixture(scope="module")
+def external_ip(lab: LiveLab, jig: Jig, myapp: list[Pod], outside: Client) -> str:
+    return exposed(lab, jig, outside, myapp, "myapp-externalip")[0]
+
+
+def test_external_ip_reaches_every_pod_from_outside(jig: Jig, outside: Client, myapp: list[Pod],
+                                                    external_ip: str) -> None:
+    verify(reaches_all(curl_batch(outside.run, f"http://{external_ip}/hostname.html", REQUESTS),
+                       [p.name for p in myapp]), jig.facts("myapp-externalip"))
+
+
+def test_data_plane_holds_the_external_ip(lab: LiveLab, external_ip: str) -> None:
+    if lab.shell is None:
+        pytest.skip(f"the {lab.spec.provider} provider gives no node shell to read the data plane")
+    verify_all([entries_present(service_entries(lab.shell, n.name, lab.mode_on(n.name), external_ip, 80))
+                for n in lab.dataplane])
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS lists a virtual server for the external IP")
@@ -44,10 +57,17 @@ def test_ipvs_has_a_virtual_server_for_the_external_ip(lab: LiveLab, external_ip
     verify(ipvs_virtual_server(lab.on_dataplane(["ipvsadm", "-Ln"]), external_ip, 80, lab.spec.ipvs_scheduler))
 
 
-def test_negative_control_an_address_the_lab_does_not_route_is_unreachable(
-        lab: LiveLab, outside: Any, myapp: list[Pod], external_ip: str) -> None:
-    unrouted = lab.spec.lb_addresses()[-1]  # in the lab network, but no Service and no route
-    batch = curl_batch(outside.run, f"http://{unrouted}/hostname.html", 2)
-    with pytest.raises(AssertionError) as failure:
-        verify(reaches_all(batch, [p.name for p in myapp]))
-    assert "failures: 2" in str(failure.value)
+def test_negative_control_the_route_stays_but_the_external_ip_is_removed(
+        lab: LiveLab, jig: Jig, outside: Client, myapp: list[Pod], external_ip: str) -> None:
+    """The route to the node is what the lab adds; the Service's externalIPs is what makes the
+    node answer. Keep the route, remove externalIPs: the same check fails, then holds again."""
+    url, pods = f"http://{external_ip}/hostname.html", [p.name for p in myapp]
+    jig.patch_service("myapp-externalip", {"spec": {"externalIPs": None}})
+    window = max(10.0, 3 * jig.timings.get("answers", 5.0))
+    silent, _ = settle(lambda: unanswered(curl_batch(outside.run, url, SETTLE_REQUESTS)), timeout=window)
+    verify(silent.noted(f"window {window:.0f} s, 3x the time the address took to answer"))
+    refuted(reaches_all(curl_batch(outside.run, url, 12), pods), "externalIPs removed from the Service (route kept)")
+    jig.patch_service("myapp-externalip", {"spec": {"externalIPs": [external_ip]}})
+    back, _ = settle(lambda: reaches_all(curl_batch(outside.run, url, 30), pods), timeout=60)
+    verify(back)
+

@@ -7,16 +7,15 @@ counted. Every request is a new connection that is closed before the next one st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from svclab.expect import Verdict, ipvs_virtual_server, one_pod, round_robin, verify
+from svclab.expect import Verdict, ipvs_virtual_server, one_pod, refuted, round_robin, settle, verify
 from svclab.fixtures import LiveLab
 from svclab.jig import Jig, Pod, Probe
 from svclab.probes import Batch
-from svclab.proxymode import set_ipvs_scheduler
-from svclab.wait import wait_for
+from svclab.proxymode import ipvs_scheduler, set_ipvs_scheduler
 
 pytestmark = pytest.mark.requires_proxy_mode("ipvs", reason="the schedulers are the kernel's ip_vs")
 
@@ -27,21 +26,27 @@ def cycles(batch: Batch, pods: list[Pod]) -> Verdict:
     return round_robin(batch, [p.name for p in pods])
 
 
+def stays(name: str) -> Callable[[Batch, list[Pod]], Verdict]:
+    return lambda b, pods: one_pod(b, [p.name for p in pods], name)
+
+
 # scheduler -> what one client's sequential requests see
 BEHAVIOUR = {
     "rr": cycles,  # round robin
     "lc": cycles,  # least connections: a closed connection still counts as inactive
-    "dh": lambda b, _: one_pod(b, "dh hashes the destination (the ClusterIP) to one pod"),
-    "sh": lambda b, _: one_pod(b, "sh hashes the source (the probe's IP) to one pod"),
-    "sed": lambda b, _: one_pod(b, "sed: no active connection anywhere, so the first server"),
-    "nq": lambda b, _: one_pod(b, "nq: the first idle server, every time"),
+    "dh": stays("dh hashes the destination (the ClusterIP) to one pod"),
+    "sh": stays("sh hashes the source (the probe's IP) to one pod"),
+    "sed": stays("sed: no active connection anywhere, so the first server"),
+    "nq": stays("nq: the first idle server, every time"),
 }
 
 
 @pytest.fixture(scope="module", autouse=True)
 def restore_scheduler(lab: LiveLab) -> Iterator[None]:
+    """Put back the scheduler kube-proxy had before this module (not the spec's: the lab's)."""
+    original = ipvs_scheduler(lab.kubectl)
     yield
-    set_ipvs_scheduler(lab.kubectl, lab.spec.ipvs_scheduler)
+    set_ipvs_scheduler(lab.kubectl, original)
 
 
 def scheduled_service(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod], scheduler: str) -> str:
@@ -49,10 +54,9 @@ def scheduled_service(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod], sc
     set_ipvs_scheduler(lab.kubectl, scheduler)
     ip = jig.expose(f"myapp-{scheduler}", myapp, probe)
 
-    def programmed() -> bool:
-        return ipvs_virtual_server(lab.on_dataplane(["ipvsadm", "-Ln"]), ip, 80, scheduler).ok
-
-    wait_for(programmed, what=f"IPVS virtual server {ip}:80 with scheduler {scheduler}", timeout=60, interval=1)
+    verdict, _ = settle(lambda: ipvs_virtual_server(lab.on_dataplane(["ipvsadm", "-Ln"]), ip, 80, scheduler),
+                        timeout=60, interval=1)
+    verify(verdict)
     return ip
 
 
@@ -67,12 +71,10 @@ def test_scheduler_places_sequential_requests(lab: LiveLab, jig: Jig, probe: Pro
 
 def test_negative_control_rr_is_not_one_pod_and_sh_does_not_cycle(lab: LiveLab, jig: Jig, probe: Probe,
                                                                    myapp: list[Pod]) -> None:
-    """Each behaviour fails on the other scheduler, with a readable message."""
+    """The scheduler is the real cause: each behaviour's check fails on the other scheduler."""
     rr = probe.curl(f"http://{scheduled_service(lab, jig, probe, myapp, 'rr')}/hostname.html", REQUESTS)
-    with pytest.raises(AssertionError) as failure:
-        verify(one_pod(rr, "sh hashes the source (the probe's IP) to one pod"))
-    assert "all 30 answers from a single pod" in str(failure.value), str(failure.value)
+    verify(cycles(rr, myapp))
+    refuted(BEHAVIOUR["sh"](rr, myapp), "kube-proxy's scheduler rr instead of sh")
     sh = probe.curl(f"http://{scheduled_service(lab, jig, probe, myapp, 'sh')}/hostname.html", REQUESTS)
-    with pytest.raises(AssertionError) as failure:
-        verify(cycles(sh, myapp))
-    assert "rr cycles through the pods" in str(failure.value), str(failure.value)
+    verify(BEHAVIOUR["sh"](sh, myapp))
+    refuted(cycles(sh, myapp), "kube-proxy's scheduler sh instead of rr")

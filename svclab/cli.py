@@ -95,7 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--require-all", action="store_true",
                      help="a mode this host cannot run fails the job instead of being reported (CI)")
     run.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
+    from svclab.drill import cli as drill_cli
+
+    drill_cli.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "drill":
+        return drill_cli.run(args)
     args.reports.mkdir(parents=True, exist_ok=True)
     runs = [run_mode(mode, args.reports, args.pytest_args) for mode in args.modes]
     text = summary(runs)

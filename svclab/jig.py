@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from svclab.images.catalog import lab_images
+from svclab.catalog import lab_images
+from svclab.expect.traffic import answered, reaches_all
+from svclab.expect.verdict import Facts, Verdict, settle, verify
 from svclab.kubectl import Kubectl
-from svclab.probes import Batch, curl_batch, dig_argv, wait_settled
+from svclab.probes import SETTLE_REQUESTS, Batch, curl_batch, dig_argv
 from svclab.result import CommandResult
-from svclab.wait import wait_for
 
 Obj = dict[str, Any]
 Tweak = Callable[[Obj], None]
 MYAPP_LABELS = {"app": "myapp", "release": "v1", "env": "test"}
 MYAPP_SELECTOR = {"app": "myapp", "release": "v1"}
+ABSENCE_FLOOR = 10.0  # s: the shortest window in which an absence counts
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,13 @@ def probe_pod(name: str = "probe", node: str | None = None) -> Obj:
 
 
 class Jig:
-    def __init__(self, kubectl: Kubectl, namespace: str, client_node: str | None = None) -> None:
+    def __init__(self, kubectl: Kubectl, namespace: str, client_node: str | None = None,
+                 facts_for: Callable[[str], Facts] | None = None) -> None:
         self.kubectl = kubectl
+        self.facts_for = facts_for  # Service name -> the troubleshooting checklist, printed on failure
         self.namespace = namespace
         self.client_node = client_node  # where client pods run; None lets the scheduler choose
+        self.timings: dict[str, float] = {}  # seconds the last waits took, to size absence windows
 
     def apply(self, obj: Obj, tweak: Tweak | None = None) -> Obj:
         obj = copy.deepcopy(obj)
@@ -114,11 +119,26 @@ class Jig:
         return sorted(out, key=lambda p: p.name)
 
     def wait_ready_pods(self, selector: dict[str, str], count: int, timeout: float = 120) -> list[Pod]:
-        def ready() -> list[Pod] | None:
-            pods = self.pods(selector)
-            return pods if len(pods) == count and all(p.ready for p in pods) else None
-        return wait_for(ready, what=f"{count} ready pods with {selector} in {self.namespace}",
-                        timeout=timeout, describe=lambda: str(self.pods(selector)))
+        """Wait for exactly `count` ready pods; giving up fails the test with what was seen."""
+        found: list[list[Pod]] = [[]]
+
+        def observe() -> Verdict:
+            pods = found[0] = self.pods(selector)
+            ready = [p for p in pods if p.ready]
+            return Verdict(f"{count} ready pods with {selector}", len(pods) == count and len(ready) == count,
+                           f"{count} pods, all ready", f"{len(pods)} pods, {len(ready)} ready: "
+                           + ", ".join(f"{p.name} on {p.node or '?'} {'ready' if p.ready else 'NOT ready'}"
+                                       for p in pods))
+
+        verdict, seconds = settle(observe, timeout=timeout, interval=1)
+        verify(verdict, lambda: self.events(selector))
+        self.timings["pods"] = seconds
+        return found[0]
+
+    def events(self, selector: dict[str, str]) -> str:
+        """The namespace's recent warning events: why pods do not start or get ready."""
+        got = self.run("get", "events", "--field-selector", "type=Warning", "--sort-by=.lastTimestamp")
+        return "\n".join(f"    {line}" for line in got.stdout.splitlines()[-12:]) or "    no warning events"
 
     # -- Services ------------------------------------------------------------------
     def create_service(self, name: str, tweak: Tweak | None = None, **kw: Any) -> Obj:
@@ -128,9 +148,24 @@ class Jig:
     def expose(self, name: str, pods: list[Pod], probe: Probe, tweak: Tweak | None = None, **kw: Any) -> str:
         """Create a Service for `pods`, wait for its Endpoints and until it answers; return its ClusterIP."""
         ip = str(self.create_service(name, tweak, **kw)["spec"]["clusterIP"])
-        self.wait_endpoints(name, [p.ip for p in pods])
-        probe.wait_answers(f"http://{ip}/hostname.html")
+        facts = self.facts(name)
+        self.wait_endpoints(name, [p.ip for p in pods], facts=facts)
+        self.timings["answers"] = probe.wait_answers(f"http://{ip}/hostname.html", facts=facts)
         return ip
+
+    def facts(self, name: str) -> Facts | None:
+        """The troubleshooting checklist for Service `name`, when the jig was given one."""
+        return self.facts_for(name) if self.facts_for else None
+
+    def patch_service(self, name: str, patch: Obj) -> Obj:
+        self.run("patch", "service", name, "--type", "merge", "-p", json.dumps(patch)).check(
+            f"kubectl patch service {name}")
+        return self.get("service", name)
+
+    def absence_window(self, floor: float = ABSENCE_FLOOR) -> float:
+        """How long to wait for something to go away: three times the longest wait measured for
+        it to appear here (endpoints, then answers), and never less than `floor` seconds."""
+        return max(floor, 3 * sum(self.timings.get(k, 0.0) for k in ("endpoints", "answers")))
 
     def endpoints(self, name: str) -> list[str]:
         """Ready endpoint addresses of a Service, from its EndpointSlices."""
@@ -141,15 +176,19 @@ class Jig:
             if (e.get("conditions") or {}).get("ready", True) for addr in e.get("addresses", [])
         )
 
-    def wait_endpoints(self, name: str, ips: list[str], timeout: float = 60) -> list[str]:
+    def wait_endpoints(self, name: str, ips: list[str], timeout: float = 60, facts: Facts | None = None) -> list[str]:
+        """Wait until the Service's ready endpoints are exactly `ips`; giving up fails the test."""
         want = sorted(ips)
 
-        def matches() -> list[str] | None:
+        def observe() -> Verdict:
             now = self.endpoints(name)
-            return now if now == want else None
+            return Verdict(f"Service {name}'s ready endpoints", now == want, str(want), str(now),
+                           data={"endpoints": now})
 
-        return wait_for(matches, what=f"Service {name} endpoints == {want}", timeout=timeout,
-                        interval=0.5, describe=lambda: f"endpoints now: {self.endpoints(name)}")
+        verdict, seconds = settle(observe, timeout=timeout)
+        verify(verdict, facts)
+        self.timings["endpoints"] = seconds
+        return want
 
     # -- the probe pod ---------------------------------------------------------------
     def start_probe(self, name: str = "probe") -> Probe:
@@ -166,24 +205,24 @@ class Probe:
     namespace: str
     name: str
 
-    def run(self, argv: list[str] | tuple[str, ...], timeout: float = 60) -> CommandResult:
+    def run(self, argv: Sequence[str], timeout: float = 60) -> CommandResult:
         return self.kubectl.exec(self.name, self.namespace, list(argv), timeout=timeout)
 
-    def wait_answers(self, url: str, timeout: float = 30, full: bool = True) -> None:
-        """Wait until a short batch to url succeeds in full (or, full=False, in part): kube-proxy
-        has programmed the Service."""
-        wait_settled(lambda argv, t: self.run(list(argv), t), url, what=f"{url} answers from {self.name}",
-                     timeout=timeout, full=full)
+    def wait_answers(self, url: str, timeout: float = 60, full: bool = True, facts: Facts | None = None) -> float:
+        """Wait until a short batch to url is answered in full (or, full=False, in part), not just
+        once: kube-proxy writes IPVS, ipsets and iptables one after the other, and until the last
+        is in, some paths still fail (in the IPVS VM for seconds). Giving up fails the test with
+        the last batch. Returns the seconds it took."""
+        verdict, seconds = settle(lambda: answered(self.curl(url, SETTLE_REQUESTS), full), timeout=timeout)
+        verify(verdict, facts)
+        return seconds
 
-    def wait_only(self, url: str, names: list[str], timeout: float = 30) -> None:
+    def wait_only(self, url: str, names: list[str], timeout: float = 60, facts: Facts | None = None) -> float:
         """Wait until a small batch is answered by exactly `names`: the data plane caught up."""
-        want = set(names)
-
-        def caught_up() -> bool:
-            batch = self.curl(url, 4 * len(names))
-            return not batch.failed() and set(batch.counts()) == want
-
-        wait_for(caught_up, what=f"{url} answered only by {sorted(want)}", timeout=timeout, interval=0.5)
+        verdict, seconds = settle(lambda: reaches_all(self.curl(url, 4 * len(names)), names,
+                                                      f"{url} answered only by {sorted(names)}"), timeout=timeout)
+        verify(verdict, facts)
+        return seconds
 
     def curl(self, url: str, count: int) -> Batch:
         return curl_batch(lambda argv, t: self.run(list(argv), t), url, count)

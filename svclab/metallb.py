@@ -11,8 +11,8 @@ import json
 import subprocess
 from pathlib import Path
 
+from svclab.catalog import PINS, lab_images
 from svclab.errors import HostError
-from svclab.images.catalog import PINS, lab_images
 from svclab.kubectl import Kubectl
 from svclab.spec import LabSpec
 from svclab.wait import wait_for

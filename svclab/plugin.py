@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from svclab import evidence, fixtures, progress
-from svclab.errors import SvclabError
+from svclab.errors import SvclabError, WaitTimeout
+from svclab.expect.verdict import VerdictFailed
 from svclab.fixtures import SPEC_KEY, LiveLab
 from svclab.spec import PROXY_MODES, from_settings
 
@@ -70,6 +71,29 @@ def pytest_configure(config: pytest.Config) -> None:
     capman = config.pluginmanager.getplugin("capturemanager")
     if capman is not None:
         progress.uncaptured = capman.global_and_fixture_disabled
+
+
+SUITE_TIMEOUT = 1200  # s: pytest-timeout's bound for a lab test (its setup, a new lab, included)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A verdict that fails while a fixture sets the test up (say, a Service that never answers
+    on one node), or a wait that gives up there, is a finding about the lab: the test failed,
+    with expected vs observed, rather than an error in setup."""
+    report = yield
+    if call.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance((VerdictFailed, WaitTimeout)):
+        report.when = "call"
+    return report
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every lab test is bounded in time (pytest-timeout), unless the user set a timeout."""
+    if config.getoption("timeout", None) or config.getini("timeout"):
+        return
+    for item in items:
+        if needs_lab(item) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SUITE_TIMEOUT))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -65,11 +65,18 @@ def in_force(requested: str, kubectl: Kubectl, shell: NodeShell | None,
     return InForce(requested, configured_mode(kubectl), observed, dict(support or {}))
 
 
+def ipvs_scheduler(kubectl: Kubectl) -> str:
+    """The IPVS scheduler kube-proxy's ConfigMap sets ("" means kube-proxy's default, rr)."""
+    cm = kubectl.get("configmap", "kube-proxy", namespace="kube-system")
+    config = yaml.safe_load(cm["data"]["config.conf"]) or {}
+    return str((config.get("ipvs") or {}).get("scheduler") or "")
+
+
 def set_ipvs_scheduler(kubectl: Kubectl, scheduler: str) -> None:
     """Give kube-proxy (the IPVS one) another scheduler: edit its ConfigMap, restart its pods."""
     cm = kubectl.get("configmap", "kube-proxy", namespace="kube-system")
     config = yaml.safe_load(cm["data"]["config.conf"]) or {}
-    if (config.get("ipvs") or {}).get("scheduler") == scheduler:
+    if str((config.get("ipvs") or {}).get("scheduler") or "") == scheduler:
         return
     config.setdefault("ipvs", {})["scheduler"] = scheduler
     patch = json.dumps({"data": {"config.conf": yaml.safe_dump(config)}})

@@ -7,12 +7,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
+from svclab.catalog import PINS
 from svclab.errors import SpecError
 
 PROXY_MODES = ("ipvs", "iptables", "nftables")
 # The IPVS schedulers kube-proxy passes to the kernel (the seeds name rr, lc, dh, sh, sed, nq).
 IPVS_SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq")
-KUBERNETES_VERSION = "v1.35.4"
+KUBERNETES_VERSION = PINS.kubernetes  # one pin, in svclab.catalog
 MAX_NODES = 5  # a 2-core machine runs three nodes well; five is the ceiling we accept
 NODE_PORT_RANGE = (30000, 32767)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from svclab.catalog import PINS
 from svclab.errors import HostError
-from svclab.images.catalog import PINS
 
 BUILD_HINT = "run `python -m svclab.images` to build it here"
 

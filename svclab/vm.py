@@ -20,8 +20,8 @@ from pathlib import Path
 
 import paramiko
 
+from svclab.catalog import VM_FILES, VM_KEY
 from svclab.errors import LabError, WaitTimeout
-from svclab.images.vmdisk import VM_FILES, VM_KEY
 from svclab.result import CommandResult, run
 from svclab.wait import wait_for
 

@@ -7,9 +7,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from svclab.images.catalog import PINS, Pins, lab_images, tag, vm_node_images
+from svclab.catalog import PINS, VM_FILES, VM_KEY, Pins, lab_images, tag, vm_node_images
 from svclab.images.factory import Ctx, Step, containerd_container, docker_build
-from svclab.images.vmdisk import DISK_SIZE, VM_FILES, VM_KEY, build_vm_image, make_vm_disk
+from svclab.images.vmdisk import DISK_SIZE, build_vm_image, make_vm_disk
 
 GO_ENV = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
 K8S_BINARIES = (

@@ -12,13 +12,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from svclab.images.catalog import lab_images, vm_node_images
+from svclab.catalog import VM_KEY, lab_images, vm_node_images
 from svclab.images.factory import Ctx, containerd_container, docker_build
 
 VM_DIR = "vm"
 DISK_SIZE = "8G"
-VM_FILES = ("vm/disk.raw", "vm/vmlinuz", "vm/initrd.img")
-VM_KEY = "vm/id_ed25519"
 
 
 def vm_dir(cache: Path) -> Path:

@@ -18,9 +18,10 @@ from pytest_kind import KindCluster
 
 from svclab import hostcheck, progress, tools
 from svclab.assets import render
+from svclab.catalog import lab_images
 from svclab.errors import HostError, LabError
-from svclab.images.catalog import lab_images
 from svclab.kubectl import Kubectl
+from svclab.providers.fence import Fence
 from svclab.providers.vmnode import SUPPORT_MODE, VmNode, split_kube_proxy
 from svclab.result import CommandResult, run
 from svclab.spec import LabSpec
@@ -251,30 +252,12 @@ class KindLab:
         self._created_network = True
         self._fence(True)
 
-    def _fence_rule(self) -> list[str] | None:
-        """A DOCKER-USER rule dropping what the lab's bridge would forward elsewhere: with
-        masquerading off nothing would be rewritten, and this way nothing is forwarded at all."""
-        found = run(["docker", "network", "inspect", "-f", "{{.Id}}", self.network])
-        if not found.ok:
-            return None
-        bridge = f"br-{found.stdout.strip()[:12]}"
-        return ["DOCKER-USER", "-i", bridge, "!", "-o", bridge, "-m", "comment",
-                "--comment", f"svclab:{self.spec.name}", "-j", "DROP"]
-
-    def fenced(self) -> bool:
-        """Whether the host drops what the lab's bridge would forward off the lab network."""
-        rule = self._fence_rule()
-        return rule is not None and run(["iptables", "-C", *rule]).ok
+    def fence(self) -> Fence:
+        """The fence that keeps this lab's traffic on its own network."""
+        return Fence(self.network, self.spec.name)
 
     def _fence(self, on: bool) -> None:
-        rule = self._fence_rule()
-        if rule is None:
-            return
-        present = run(["iptables", "-C", *rule]).ok
-        if on and not present:
-            run(["iptables", "-I", *rule]).check("iptables: fencing the lab network off from the outside")
-        elif not on and present:
-            run(["iptables", "-D", *rule])
+        self.fence().set(on)
 
     def _fail_cleanup(self) -> None:
         """After a failed or interrupted create: keep logs, then leave nothing behind."""

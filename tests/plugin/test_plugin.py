@@ -250,3 +250,47 @@ def test_junit_counts_and_summary(tmp_path: Path) -> None:
     assert f"**ipvs: not run.** {why}" in text
     assert f"- {skips[0]}" in text
     assert "**iptables" not in text
+
+
+# -- a verdict or a wait that fails while a fixture sets a test up is a failed test ----------
+
+VERDICT_IN_SETUP = '''
+import pytest
+from svclab.errors import WaitTimeout
+from svclab.expect import Verdict, verify
+
+@pytest.fixture(scope="module")
+def service():
+    verify(Verdict("node-b answers on 31682", False, "6 of 6 requests answered", "0 of 6; failures: 6 (refused 6)"),
+           lambda: "    kube-proxy per node:\\n      node-b: NO kube-proxy pod")
+
+@pytest.fixture
+def waited():
+    raise WaitTimeout("3 ready pods: not true after 1 s")
+
+def test_uses_it(service):
+    pass
+
+def test_uses_it_too(service):
+    pass
+
+def test_waits(waited):
+    pass
+
+@pytest.fixture
+def plain():
+    raise RuntimeError("a bug in a fixture")
+
+def test_bug(plain):
+    pass
+'''
+
+
+def test_a_failed_verdict_in_setup_fails_the_tests_with_expected_and_observed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_setup=VERDICT_IN_SETUP)
+    result = run(pytester, "-rA")
+    result.assert_outcomes(failed=3, errors=1)  # a bug in a fixture stays an error
+    text = output(result)
+    assert text.count("node-b answers on 31682: does NOT hold") >= 2, text
+    assert "node-b: NO kube-proxy pod" in text and "expected: 6 of 6 requests answered" in text
+    assert "3 ready pods: not true after 1 s" in text

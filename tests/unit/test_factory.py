@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from svclab.assets import repo_root
-from svclab.images.catalog import PINS, lab_images
+from svclab.catalog import PINS, lab_images
 from svclab.images.factory import BuildError, Ctx, Step, hash_inputs, order, step_key
 from svclab.images.steps import all_steps, k8s_ldflags
 

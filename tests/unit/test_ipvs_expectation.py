@@ -32,6 +32,12 @@ def test_a_node_without_the_virtual_server_is_named() -> None:
     assert not verdict.ok and "b: None" in verdict.observed and "docker exec b ipvsadm -Ln" in verdict.report()
 
 
+def test_no_node_read_is_a_failure_not_a_vacuous_pass() -> None:
+    verdict = ipvs_virtual_server({}, "10.106.66.120", 80, "rr")
+    assert not verdict.ok and verdict.observed == "no node was read"
+    assert not ipvs_virtual_server({"a": dump("a")}, "10.106.66.120", 80, "rr", []).ok
+
+
 VM = Path(__file__).parent.parent / "recorded" / "lab" / "ipvs-vm"
 
 

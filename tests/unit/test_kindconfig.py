@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from svclab.assets import repo_root
-from svclab.images.catalog import lab_images
+from svclab.catalog import lab_images
 from svclab.providers.kind import LAB_ZONE, addons_manifest, dns_server, kind_config, kubelet_settings
 from svclab.spec import LabSpec
 

@@ -8,7 +8,18 @@ from pathlib import Path
 import pytest
 
 from svclab.parsers import DnsRecord, parse_dig
-from svclab.probes import MARK, MAX_REQUESTS, REQUEST_TIMEOUT, Answer, curl_argv, curl_batch, dig_argv, parse_batch
+from svclab.probes import (
+    BATCH_BUDGET,
+    MARK,
+    MAX_REQUESTS,
+    REQUEST_TIMEOUT,
+    Answer,
+    curl_argv,
+    curl_batch,
+    dig_argv,
+    parse_batch,
+    requested_by,
+)
 from svclab.result import CommandResult
 
 LAB = Path(__file__).parent.parent / "recorded" / "lab"
@@ -28,7 +39,7 @@ def result(stdout: str, rc: int = 28) -> CommandResult:
 
 
 def test_recorded_batch_has_three_answers_and_a_timeout() -> None:
-    batch = parse_batch(URL, result(recorded("curl-batch-clusterip.txt")))
+    batch = parse_batch(URL, result(recorded("curl-batch-clusterip.txt")), 4)
 
     assert len(batch.answers) == 4
     assert [(a.exitcode, a.http_code) for a in batch.answers] == [(0, 200), (0, 200), (0, 200), (28, 0)]
@@ -37,7 +48,7 @@ def test_recorded_batch_has_three_answers_and_a_timeout() -> None:
 
 
 def test_recorded_batch_bodies_are_pod_names() -> None:
-    batch = parse_batch(URL, result(recorded("curl-batch-clusterip.txt")))
+    batch = parse_batch(URL, result(recorded("curl-batch-clusterip.txt")), 4)
 
     assert [a.body for a in batch.ok()] == ["myapp-6954fcc4b8-9lzn4", "myapp-6954fcc4b8-c678x",
                                            "myapp-6954fcc4b8-c678x"]
@@ -46,21 +57,21 @@ def test_recorded_batch_bodies_are_pod_names() -> None:
 
 
 def test_recorded_batch_counts_sequence_and_failures() -> None:
-    batch = parse_batch(URL, result(recorded("curl-batch-clusterip.txt")))
+    batch = parse_batch(URL, result(recorded("curl-batch-clusterip.txt")), 4)
 
     assert dict(batch.counts()) == {"myapp-6954fcc4b8-9lzn4": 1, "myapp-6954fcc4b8-c678x": 2}
-    assert batch.sequence()[-1] == "curl exit 28"
+    assert batch.sequence()[-1] == "curl exit 28 (timed out)"
     assert [a.exitcode for a in batch.failed()] == [28]
     assert (batch.url, batch.command.rc) == (URL, 28)
 
 
 def test_empty_output_is_a_batch_of_no_answers() -> None:
-    assert parse_batch(URL, result("", rc=6)).answers == ()
+    assert parse_batch(URL, result("", rc=6), 3).answers == ()
 
 
 def test_a_multi_line_body_is_kept_whole_and_stripped() -> None:
     text = f"\n line one\nline two \n\n{MARK}code=404 exit=0 time=0.1 remote=10.0.0.1\n"
-    (answer,) = parse_batch(URL, result(text, rc=0)).answers
+    (answer,) = parse_batch(URL, result(text, rc=0), 1).answers
 
     assert answer == Answer("line one\nline two", 404, 0, 0.1, "10.0.0.1")
 
@@ -77,7 +88,7 @@ def test_a_batch_outside_its_bounds_is_refused(count: int) -> None:
 def test_curl_argv_closes_each_connection_and_bounds_each_request() -> None:
     argv = curl_argv(URL, 3)
 
-    assert MAX_REQUESTS == 1000
+    assert MAX_REQUESTS == 3000
     assert argv[0] == "curl"
     assert argv[argv.index("-H") + 1] == "Connection: close"
     assert argv[argv.index("--max-time") + 1] == str(REQUEST_TIMEOUT)
@@ -105,7 +116,35 @@ def test_curl_batch_runs_one_process_with_a_budget() -> None:
 
     assert len(seen) == 1
     assert seen[0] == (curl_argv(URL, 4), 4 * REQUEST_TIMEOUT + 30)
-    assert len(batch.answers) == 4
+    assert len(batch.answers) == 4 and batch.requested == 4 and batch.short() is None
+
+
+def test_a_large_batch_is_bounded_in_time_and_a_cut_one_says_so() -> None:
+    seen: list[float] = []
+
+    def run(argv: Sequence[str], timeout: float) -> CommandResult:
+        seen.append(timeout)
+        return CommandResult("pod/rec/client", tuple(argv), 124, recorded("curl-batch-clusterip.txt"),
+                             "svclab: timed out after 300 s", 300.0)
+
+    batch = curl_batch(run, URL, MAX_REQUESTS)
+
+    assert seen == [BATCH_BUDGET]
+    assert batch.missing == MAX_REQUESTS - 4
+    assert batch.short() == (f"{MAX_REQUESTS} requests asked, 4 reported by curl (the exec ended with timed out: "
+                             "svclab: timed out after 300 s)")
+
+
+def test_requested_by_reads_the_glob_of_the_argv() -> None:
+    assert requested_by(curl_argv(URL, 17)) == 17
+    with pytest.raises(ValueError, match="not a batch made by curl_argv"):
+        requested_by(["curl", URL])
+
+
+def test_failures_are_named_by_kind() -> None:
+    batch = parse_batch(URL, result(recorded("curl-batch-clusterip.txt")), 4)
+    assert batch.failures() == "1 (timed out 1)"
+    assert batch.sequence()[-1] == "curl exit 28 (timed out)"
 
 
 # ---------------------------------------------------------------- dig

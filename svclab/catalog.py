@@ -76,6 +76,10 @@ def lab_images(pins: Pins = PINS) -> LabImages:
     )
 
 
+VM_FILES = ("vm/disk.raw", "vm/vmlinuz", "vm/initrd.img")  # what the image factory leaves for the IPVS VM
+VM_KEY = "vm/id_ed25519"  # the VM's SSH key, made with its disk
+
+
 def vm_node_images(pins: Pins = PINS) -> tuple[str, ...]:
     """What the IPVS VM's node runs: unpacked on its disk at build time (unpacking under
     emulation is about 4.5 MiB/s)."""

@@ -1,0 +1,28 @@
+"""Named expectations: what should happen, compared with what did (the suites' vocabulary)."""
+
+from svclab.expect.dataplane import entries_present, ipvs_virtual_server
+from svclab.expect.dns import dns_answer, dns_status
+from svclab.expect.randomness import random_choice
+from svclab.expect.traffic import answered, one_pod, reaches_all, refused_share, round_robin, unanswered
+from svclab.expect.verdict import Verdict, VerdictFailed, holds, refuted, settle, verify, verify_all
+
+__all__ = [
+           "Verdict",
+           "VerdictFailed",
+           "answered",
+           "dns_answer",
+           "dns_status",
+           "entries_present",
+           "holds",
+           "ipvs_virtual_server",
+           "one_pod",
+           "random_choice",
+           "reaches_all",
+           "refused_share",
+           "refuted",
+           "round_robin",
+           "settle",
+           "unanswered",
+           "verify",
+           "verify_all",
+]

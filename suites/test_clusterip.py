@@ -15,12 +15,13 @@ from svclab.expect import (
     refuted,
     round_robin,
     settle,
+    unanswered,
     verify,
     verify_all,
 )
 from svclab.fixtures import LiveLab
 from svclab.jig import MYAPP_SELECTOR, Jig, Pod, Probe
-from svclab.probes import Batch
+from svclab.probes import SETTLE_REQUESTS, Batch
 from svclab.spread import RANDOM_SAMPLE
 
 REQUESTS = 300  # rr: 100 full cycles
@@ -89,6 +90,8 @@ def test_negative_control_a_selector_that_matches_nothing_reaches_no_pod(lab: Li
     verify(reaches_all(probe.curl(url, 60), pods))
     jig.patch_service("myapp-control", {"spec": {"selector": {"app": "nothing"}}})
     jig.wait_endpoints("myapp-control", [])
+    silent, _ = settle(lambda: unanswered(probe.curl(url, SETTLE_REQUESTS)), timeout=jig.absence_window())
+    verify(silent.noted("kube-proxy followed the empty endpoints"))
     broken = refuted(reaches_all(probe.curl(url, 60), pods), "the Service's selector matching no pod")
     assert broken.data["answered"] == 60 and broken.data["failures"] == 60, broken.report()
     jig.patch_service("myapp-control", {"spec": {"selector": dict(MYAPP_SELECTOR)}})

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from svclab.result import CommandResult
-
 
 class SvclabError(Exception):
     """Base class: the message says what is wrong and what to do."""
@@ -22,14 +17,6 @@ class HostError(SvclabError):
 
 class LabError(SvclabError):
     """Provisioning or reaching the lab failed."""
-
-
-class CommandError(SvclabError):
-    """A command that had to succeed did not; carries its whole result."""
-
-    def __init__(self, message: str, result: CommandResult) -> None:
-        super().__init__(f"{message}\n{result.describe()}")
-        self.result = result
 
 
 class WaitTimeout(SvclabError):

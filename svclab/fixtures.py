@@ -12,6 +12,7 @@ import pytest
 
 from svclab import evidence, progress
 from svclab.errors import SvclabError
+from svclab.expect.verdict import Verdict, holds, settle, verify
 from svclab.jig import Jig, Pod, Probe
 from svclab.live import Client, LiveLab, lab_facts, open_lab
 from svclab.providers import Lab, make_lab
@@ -66,6 +67,13 @@ def namespace(lab: LiveLab, request: pytest.FixtureRequest) -> Iterator[str]:
     base = re.sub(r"[^a-z0-9]+", "-", request.module.__name__.split(".")[-1].lower()).strip("-")
     name = f"svclab-{base[:40]}-{uuid.uuid4().hex[:5]}"
     lab.kubectl.run("create", "namespace", name).check("kubectl create namespace")
+
+    def default_account() -> Verdict:  # made by kube-controller-manager; pods cannot start before it
+        found = lab.kubectl.run("get", "serviceaccount", "default", "-n", name, "-o", "name")
+        return holds(f"namespace {name} has its default ServiceAccount", found.ok, "serviceaccount/default",
+                     found.stdout.strip() or found.stderr.strip(), found)
+
+    verify(settle(default_account, timeout=60)[0])
     yield name
     lab.kubectl.run("delete", "namespace", name, "--wait=false")
 

@@ -9,9 +9,17 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from svclab.errors import CommandError
+from svclab.errors import SvclabError
 
 TAIL_LINES = 30
+
+
+class CommandError(SvclabError):
+    """A command that had to succeed did not; carries its whole result."""
+
+    def __init__(self, message: str, result: CommandResult) -> None:
+        super().__init__(f"{message}\n{result.describe()}")
+        self.result = result
 
 
 @dataclass(frozen=True)

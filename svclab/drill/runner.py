@@ -68,8 +68,9 @@ def find_fact(run: Pass, fact: str) -> tuple[str, str, int]:
     for line in lab_error.splitlines():
         if pattern.search(line):
             return "the lab check (svclab refused the lab before any test)", line.strip(), len(failed)
-    for test in failed:
-        for line in str(test.get("message", "")).splitlines():
+    for test in failed:  # the verdicts that failed (whole), then the report's text (its tail is kept)
+        said = [f"{v.get('name')}: observed: {v.get('observed')}" for v in test.get("verdicts", []) if not v.get("ok")]
+        for line in [*said, *str(test.get("message", "")).splitlines()]:
             if pattern.search(line):
                 return test["nodeid"], line.strip()[:300], len(failed)
     return "", "", len(failed)
@@ -81,8 +82,8 @@ def drill_once(live: LiveLab, drill: Drill, reports: Path, extra: list[str]) -> 
     start = time.monotonic()
     try:
         with progress.step(f"drill {drill.name}: {drill.breaks}"):
-            drill.apply(live, state)
-            try:
+            try:  # restore even when the break itself failed half-way
+                drill.apply(live, state)
                 run = pytest_run(live.spec, list(drill.suites), reports / drill.name, extra)
                 outcome.by, outcome.seen, outcome.failed_tests = find_fact(run, drill.fact)
                 outcome.caught = bool(outcome.by)

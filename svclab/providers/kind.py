@@ -274,6 +274,19 @@ class KindLab:
 
     def _install_addons(self) -> None:
         kubectl = self.kubectl()
+        if self.reused and self._addons_present(kubectl):
+            # a kept lab is taken as it is, never repaired: if something in it broke (or a drill
+            # broke it on purpose), the suites are there to say so
+            progress.say("reused lab: its add-ons are taken as they are (svclab does not repair a kept lab)")
+        else:
+            self._apply_addons(kubectl)
+        self._vm_node_up(kubectl)
+
+    def _addons_present(self, kubectl: Kubectl) -> bool:
+        found = kubectl.run("get", "daemonset/labnet", "deployment/coredns", "-n", "kube-system", "-o", "name")
+        return found.ok and len(found.stdout.split()) == 2
+
+    def _apply_addons(self, kubectl: Kubectl) -> None:
         with progress.step("installing lab add-ons (labnet, CoreDNS) and waiting for Ready nodes"):
             kubectl.apply(addons_manifest(self.spec))
             if self.vm_node:
@@ -282,6 +295,8 @@ class KindLab:
                         timeout=200).check("waiting for Ready nodes")
             wait_for(lambda: self._deployment_ready(kubectl, "coredns"),
                      what="CoreDNS ready in kube-system", timeout=180, interval=2)
+
+    def _vm_node_up(self, kubectl: Kubectl) -> None:
         if self.vm_node:
             if self.vm_node.joined(kubectl):
                 self.vm_node.reattach(self._bridge())

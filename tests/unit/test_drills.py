@@ -35,6 +35,13 @@ def test_a_drill_is_caught_only_by_a_failed_test_whose_report_holds_the_fact() -
     assert find_fact(run, r"SERVFAIL")[0] == ""
 
 
+def test_the_fact_may_be_in_a_failed_verdict_beyond_the_kept_tail_of_the_message() -> None:
+    run = evidence(("suites/test_nodeport.py::test_a", "failed", "...the last 4000 characters: the facts..."))
+    run.evidence["tests"][0]["verdicts"] = [{"name": "http://n:31682 answers", "ok": False,
+                                             "observed": "; failures: 6 (timed out 6)"}]
+    assert find_fact(run, r"timed out")[1] == "http://n:31682 answers: observed: ; failures: 6 (timed out 6)"
+
+
 def test_the_lab_check_catches_a_wrong_mode() -> None:
     run = evidence(lab_error="kube-proxy mode 'nftables' was requested but its ConfigMap says 'iptables'.")
     assert find_fact(run, r"but its ConfigMap says")[0].startswith("the lab check")

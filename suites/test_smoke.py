@@ -15,10 +15,13 @@ from svclab.proxymode import in_force
 def test_lab_has_the_requested_ready_nodes(lab: LiveLab) -> None:
     ready = lab.kubectl.run("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=60s")
     roles = [n.role for n in lab.nodes]
+    states = {item["metadata"]["name"]: next((c["status"] for c in item["status"].get("conditions", [])
+                                              if c["type"] == "Ready"), "?")
+              for item in lab.kubectl.get("nodes")["items"]}
+    shown = ", ".join(f"{n.name} {n.role} {'Ready' if states.get(n.name) == 'True' else 'NotReady'}" for n in lab.nodes)
     verify(holds("the lab has the requested Ready nodes", ready.ok and len(lab.nodes) == lab.spec.nodes
                  and roles.count("control-plane") == 1, f"{lab.spec.nodes} Ready nodes, one control plane",
-                 f"{len(lab.nodes)} nodes ({', '.join(f'{n.name} {n.role}' for n in lab.nodes)}); "
-                 f"kubectl wait exit {ready.rc}", ready))
+                 f"{len(lab.nodes)} nodes ({shown}); kubectl wait exit {ready.rc}", ready))
 
 
 def test_every_kube_system_pod_is_running_and_ready(lab: LiveLab) -> None:

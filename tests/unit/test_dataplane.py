@@ -59,3 +59,11 @@ def test_nft_map_elements_are_split_one_per_entry() -> None:
                                   "10.96.0.1 . tcp . 443 : goto service-2QRHZV4L-default/kubernetes/tcp/https"]
     assert service_entries(Dumps(text), "w", "nftables", "10.96.0.1", 443).present
     assert not service_entries(Dumps(text), "w", "nftables", "10.96.0.1", 80).present
+
+
+def test_recorded_nft_service_ips_map_of_a_live_nftables_lab() -> None:
+    shell = Dumps((RECORDED / "lab" / "nft-map-service-ips.txt").read_text())
+    found = service_entries(shell, "w", "nftables", "10.96.0.10", 53, "udp")
+    assert found.lines == ("10.96.0.10 . udp . 53 : goto service-FY5PMXPG-kube-system/kube-dns/udp/dns",)
+    assert service_entries(shell, "w", "nftables", "10.104.128.139", 80).present
+    assert not service_entries(shell, "w", "nftables", "10.104.128.139", 8080).present

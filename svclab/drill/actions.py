@@ -50,7 +50,8 @@ def control_plane(lab: LiveLab) -> str:
 
 def _rollout(lab: LiveLab, kind: str, name: str) -> Verdict:
     done = lab.kubectl.run("rollout", "status", f"{kind}/{name}", "-n", "kube-system", "--timeout=240s", timeout=260)
-    return holds(f"{kind} {name} rolled out", done.ok, "rollout complete", done.stdout.strip()[-200:], done)
+    last = (done.stdout.strip().splitlines() or [done.stderr.strip()])[-1]
+    return holds(f"{kind} {name} rolled out", done.ok, "rollout complete", last[-200:], done)
 
 
 # -- CoreDNS -------------------------------------------------------------------------

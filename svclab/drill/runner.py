@@ -72,7 +72,7 @@ def find_fact(run: Pass, fact: str) -> tuple[str, str, int]:
         said = [f"{v.get('name')}: observed: {v.get('observed')}" for v in test.get("verdicts", []) if not v.get("ok")]
         for line in [*said, *str(test.get("message", "")).splitlines()]:
             if pattern.search(line):
-                return test["nodeid"], line.strip()[:300], len(failed)
+                return test["nodeid"], line.strip().removeprefix("E ").strip()[:300], len(failed)
     return "", "", len(failed)
 
 

@@ -12,7 +12,7 @@ from svclab.expect import Verdict, dns_answer, dns_status, holds, refuted, settl
 from svclab.expect.dns import read_dig
 from svclab.fixtures import LiveLab
 from svclab.jig import Jig, Pod, Probe
-from svclab.providers.kind import LAB_ZONE, dns_server
+from svclab.providers.addons import LAB_ZONE, dns_server
 
 
 @pytest.fixture(scope="module")

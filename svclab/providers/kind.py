@@ -21,15 +21,13 @@ from svclab.assets import render
 from svclab.catalog import lab_images
 from svclab.errors import HostError, LabError
 from svclab.kubectl import Kubectl
+from svclab.providers.addons import addons_present, install_addons
 from svclab.providers.fence import Fence
-from svclab.providers.vmnode import SUPPORT_MODE, VmNode, split_kube_proxy
+from svclab.providers.vmnode import SUPPORT_MODE, VmNode
 from svclab.result import CommandResult, run
 from svclab.spec import LabSpec
-from svclab.wait import wait_for
 
 NETWORK_ENV = "KIND_EXPERIMENTAL_DOCKER_NETWORK"
-CLUSTER_DOMAIN = "cluster.local"
-LAB_ZONE = "k8s.example.com"
 
 
 def kubelet_settings(spec: LabSpec, cgroup_version: int) -> dict[str, str]:
@@ -56,22 +54,6 @@ def host_problems(spec: LabSpec, facts: hostcheck.HostFacts, state: Path) -> tup
             vm_problems.append(f"the IPVS lab needs 2 nodes or more (a kind control plane and the VM), "
                                f"and the spec asks for {spec.nodes}")
     return hostcheck.check(facts, spec.proxy_mode, "kind", vm_problems), vm
-
-
-def dns_server(spec: LabSpec) -> str:
-    """kubeadm gives the kubelet the tenth address of the Service subnet as cluster DNS."""
-    return str(ipaddress.ip_network(spec.service_subnet)[10])
-
-
-def lab_zone_records(spec: LabSpec) -> dict[str, str]:
-    """The lab zone answers the seeds' ExternalName target with the lab's first external IP."""
-    return {"my": spec.external_ips[0]} if spec.external_ips else {}
-
-
-def addons_manifest(spec: LabSpec) -> str:
-    dns = {"domain": CLUSTER_DOMAIN, "lab_zone": LAB_ZONE, "server": dns_server(spec),
-           "records": lab_zone_records(spec)}
-    return render("fixtures", "manifests", "addons.yaml.j2", images=lab_images(), dns=dns)
 
 
 @dataclass(frozen=True)
@@ -274,27 +256,14 @@ class KindLab:
 
     def _install_addons(self) -> None:
         kubectl = self.kubectl()
-        if self.reused and self._addons_present(kubectl):
+        if self.reused and addons_present(kubectl):
             # a kept lab is taken as it is, never repaired: if something in it broke (or a drill
             # broke it on purpose), the suites are there to say so
             progress.say("reused lab: its add-ons are taken as they are (svclab does not repair a kept lab)")
         else:
-            self._apply_addons(kubectl)
+            with progress.step("installing lab add-ons (labnet, CoreDNS) and waiting for Ready nodes"):
+                install_addons(kubectl, self.spec, split=self.vm_node is not None)
         self._vm_node_up(kubectl)
-
-    def _addons_present(self, kubectl: Kubectl) -> bool:
-        found = kubectl.run("get", "daemonset/labnet", "deployment/coredns", "-n", "kube-system", "-o", "name")
-        return found.ok and len(found.stdout.split()) == 2
-
-    def _apply_addons(self, kubectl: Kubectl) -> None:
-        with progress.step("installing lab add-ons (labnet, CoreDNS) and waiting for Ready nodes"):
-            kubectl.apply(addons_manifest(self.spec))
-            if self.vm_node:
-                split_kube_proxy(kubectl, SUPPORT_MODE)
-            kubectl.run("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=180s",
-                        timeout=200).check("waiting for Ready nodes")
-            wait_for(lambda: self._deployment_ready(kubectl, "coredns"),
-                     what="CoreDNS ready in kube-system", timeout=180, interval=2)
 
     def _vm_node_up(self, kubectl: Kubectl) -> None:
         if self.vm_node:
@@ -321,8 +290,3 @@ class KindLab:
         pairs = (line.split() for line in found.stdout.splitlines() if line.strip())
         names = set(self._containers())
         return {name: cidr.split("/")[0] for name, cidr in pairs if name in names}
-
-    @staticmethod
-    def _deployment_ready(kubectl: Kubectl, name: str) -> bool:
-        status = kubectl.get("deployment", name, namespace="kube-system").get("status", {})
-        return bool(status.get("readyReplicas")) and status.get("readyReplicas") == status.get("replicas")

@@ -12,7 +12,8 @@ import yaml
 
 from svclab.assets import repo_root
 from svclab.catalog import lab_images
-from svclab.providers.kind import LAB_ZONE, addons_manifest, dns_server, kind_config, kubelet_settings
+from svclab.providers.addons import LAB_ZONE, addons_manifest, dns_server
+from svclab.providers.kind import kind_config, kubelet_settings
 from svclab.spec import LabSpec
 
 SPEC = LabSpec()

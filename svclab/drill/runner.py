@@ -69,7 +69,8 @@ def find_fact(run: Pass, fact: str) -> tuple[str, str, int]:
         if pattern.search(line):
             return "the lab check (svclab refused the lab before any test)", line.strip(), len(failed)
     for test in failed:  # the verdicts that failed (whole), then the report's text (its tail is kept)
-        said = [f"{v.get('name')}: observed: {v.get('observed')}" for v in test.get("verdicts", []) if not v.get("ok")]
+        said = [f"{v.get('name')}: does NOT hold; observed: {v.get('observed')}"
+                for v in test.get("verdicts", []) if not v.get("ok")]
         for line in [*said, *str(test.get("message", "")).splitlines()]:
             if pattern.search(line):
                 return test["nodeid"], line.strip().removeprefix("E ").strip()[:300], len(failed)

@@ -39,7 +39,8 @@ def test_the_fact_may_be_in_a_failed_verdict_beyond_the_kept_tail_of_the_message
     run = evidence(("suites/test_nodeport.py::test_a", "failed", "...the last 4000 characters: the facts..."))
     run.evidence["tests"][0]["verdicts"] = [{"name": "http://n:31682 answers", "ok": False,
                                              "observed": "; failures: 6 (timed out 6)"}]
-    assert find_fact(run, r"timed out")[1] == "http://n:31682 answers: observed: ; failures: 6 (timed out 6)"
+    expected = "http://n:31682 answers: does NOT hold; observed: ; failures: 6 (timed out 6)"
+    assert find_fact(run, r"timed out")[1] == expected
 
 
 def test_the_lab_check_catches_a_wrong_mode() -> None:

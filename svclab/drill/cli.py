@@ -17,7 +17,8 @@ from svclab.spec import PROXY_MODES, LabSpec, parse_lab, validate
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     d = sub.add_parser("drill", help="break a lab on purpose, one real cause at a time, and show which test "
                                      "catches it (then restore it and show it healthy)")
-    d.add_argument("--proxy-mode", choices=PROXY_MODES, default="iptables")
+    d.add_argument("--proxy-mode", choices=PROXY_MODES, default="iptables",
+                   help="the lab's kube-proxy mode (default: iptables)")
     d.add_argument("--lab", default="", help="kind:NAME (default: kind:svclab-<mode>, created unless it runs)")
     d.add_argument("--drills", nargs="+", help="the drills to run (default: every one for the mode)")
     d.add_argument("--reports", type=Path, default=Path("reports"), help="writes <reports>/drills/<mode>/")

@@ -56,7 +56,7 @@ def run_mode(mode: str, reports: Path, extra: list[str]) -> ModeRun:
     if evidence.exists():
         evidence.replace(previous)  # last run's evidence: the report shows what changed since
     argv = [sys.executable, "-m", "pytest", str(repo_root() / "suites"), "-p", "no:cacheprovider",
-            "--proxy-mode", mode, "--lab", f"kind:svclab-{mode}", "--junitxml", str(junit),
+            "-p", "no:pytest-kind", "--proxy-mode", mode, "--lab", f"kind:svclab-{mode}", "--junitxml", str(junit),
             "--svclab-report-dir", str(reports / mode), "-o", "junit_family=xunit1", "-q", *extra]
     progress.say(f"suites with kube-proxy in {mode} mode: {' '.join(argv[1:])}")
     start = time.monotonic()

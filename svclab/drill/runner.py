@@ -51,8 +51,9 @@ class Pass:
 def pytest_run(spec: LabSpec, suites: list[str], out: Path, extra: list[str]) -> Pass:
     out.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "pytest", *(str(repo_root() / "suites" / s) for s in suites), "-p",
-            "no:cacheprovider", "--proxy-mode", spec.proxy_mode, "--lab", f"{spec.provider}:{spec.name}",
-            "--keep-lab", "--svclab-report-dir", str(out), "--timeout", str(DRILL_TEST_TIMEOUT), "-q", *extra]
+            "no:cacheprovider", "-p", "no:pytest-kind", "--proxy-mode", spec.proxy_mode,
+            "--lab", f"{spec.provider}:{spec.name}", "--keep-lab", "--svclab-report-dir", str(out),
+            "--timeout", str(DRILL_TEST_TIMEOUT), "-q", *extra]
     log = out / "pytest.log"
     with log.open("w") as sink:
         rc = subprocess.call(argv, stdout=sink, stderr=subprocess.STDOUT)

@@ -30,3 +30,16 @@ def test_require_all_fails_on_a_mode_not_run(outcomes: dict[str, cli.ModeRun], t
 
 def test_nothing_run_is_a_failure(outcomes: dict[str, cli.ModeRun], tmp_path: Path) -> None:
     assert cli.main(["run", "--modes", "ipvs", "--reports", str(tmp_path)]) == 1
+
+
+def test_pytest_kind_plugin_is_off_in_the_project() -> None:
+    """pytest-kind is a library here: its plugin's --keep-cluster and kind_cluster (which would
+    download kind) must not sit beside svclab's options."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    shown = subprocess.run([sys.executable, "-m", "pytest", "--help"], cwd=root, capture_output=True,
+                           text=True, timeout=120, check=True).stdout
+    assert "--keep-lab" in shown
+    assert "--keep-cluster" not in shown and "--kind-bin" not in shown

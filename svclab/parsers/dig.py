@@ -1,8 +1,4 @@
-"""``dig`` with +comments: status, flags and the ANSWER section.
-
-A pure function: text in, frozen dataclasses out; ``ValueError`` (one sentence quoting the
-offending line) only when the text is not of the expected shape at all.
-"""
+"""``dig`` with +comments: status, flags and the ANSWER section."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""``ipvsadm -Ln``: the virtual services and their real servers.
-
-A pure function: text in, frozen dataclasses out; ``ValueError`` (one sentence quoting the
-offending line) only when the text is not of the expected shape at all.
-"""
+"""``ipvsadm -Ln``: the virtual services and their real servers."""
 
 from __future__ import annotations
 

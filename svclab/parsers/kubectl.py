@@ -1,8 +1,4 @@
-"""kubectl's table output and a Service's ``PORT(S)`` cell.
-
-A pure function: text in, frozen dataclasses out; ``ValueError`` (one sentence quoting the
-offending line) only when the text is not of the expected shape at all.
-"""
+"""kubectl's table output and a Service's ``PORT(S)`` cell."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""``netstat -lntp`` / ``ss -lntp``: the listening sockets.
-
-A pure function: text in, frozen dataclasses out; ``ValueError`` (one sentence quoting the
-offending line) only when the text is not of the expected shape at all.
-"""
+"""``netstat -lntp`` / ``ss -lntp``: the listening sockets."""
 
 from __future__ import annotations
 

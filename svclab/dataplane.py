@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Literal, Protocol
 
 from svclab.parsers import find_virtual, parse_ipvsadm
 from svclab.result import CommandResult
@@ -37,14 +37,6 @@ class Entries:
         return not self.error and bool(self.lines)
 
 
-def dump_argv(mode: str, map_name: str = "") -> list[str]:
-    if mode == "ipvs":
-        return ["ipvsadm", "-Ln"]
-    if mode == "nftables":
-        return ["nft", "list", "map", *NFT_TABLE, map_name]
-    return ["iptables-save", "-t", "nat"]
-
-
 def nft_elements(text: str) -> list[str]:
     """The elements of one `nft list map` output, one string each ("10.96.0.1 . tcp . 443 : goto ...")."""
     found = re.search(r"elements\s*=\s*\{(.*?)\}", text, re.S)
@@ -53,47 +45,95 @@ def nft_elements(text: str) -> list[str]:
     return [" ".join(e.split()) for e in found[1].split(",") if e.strip()]
 
 
-def _read(shell: Shell, node: str, mode: str, what: str, map_name: str) -> tuple[CommandResult, str]:
-    raw = shell.node_run(node, dump_argv(mode, map_name))
-    error = "" if raw.ok else f"{' '.join(raw.argv[-4:])} failed on {node} (exit {raw.rc})"
-    return raw, error
+@dataclass(frozen=True)
+class Target:
+    """What to look for: a Service address (ClusterIP, external IP, LB IP) or a node port."""
+
+    kind: Literal["service", "nodeport"]
+    address: str  # the Service address, or the node's own address for a node port
+    port: int
+    protocol: str
+
+    @property
+    def what(self) -> str:
+        if self.kind == "service":
+            return f"{self.address}:{self.port}/{self.protocol}"
+        return f"node port {self.port}/{self.protocol}"
 
 
-def _virtual_server(raw: CommandResult, address: str, port: int, protocol: str) -> list[str]:
-    vs = find_virtual(parse_ipvsadm(raw.stdout), address, port, protocol.upper())
-    if vs is None:
-        return []
-    sticky = f" persistent {vs.persistent}" if vs.persistent else ""
-    head = f"{vs.protocol} {vs.address}:{vs.port} {vs.scheduler}{sticky}"
-    return [head, *(f"-> {r.address}:{r.port} {r.forward} {r.weight}" for r in vs.real_servers)]
+class Reader(Protocol):
+    """One kube-proxy mode's data plane: the dump command and the entries in it for a target."""
+
+    def argv(self, target: Target) -> list[str]: ...
+
+    def entries(self, dump: str, target: Target) -> list[str]: ...
+
+
+class IpvsReader:
+    """`ipvsadm -Ln`: a virtual server (a node port is one per node address)."""
+
+    def argv(self, target: Target) -> list[str]:
+        return ["ipvsadm", "-Ln"]
+
+    def entries(self, dump: str, target: Target) -> list[str]:
+        vs = find_virtual(parse_ipvsadm(dump), target.address, target.port, target.protocol.upper())
+        if vs is None:
+            return []
+        sticky = f" persistent {vs.persistent}" if vs.persistent else ""
+        head = f"{vs.protocol} {vs.address}:{vs.port} {vs.scheduler}{sticky}"
+        return [head, *(f"-> {r.address}:{r.port} {r.forward} {r.weight}" for r in vs.real_servers)]
+
+
+class IptablesReader:
+    """The nat table: KUBE-SERVICES rules for an address, KUBE-NODEPORTS rules for a port."""
+
+    chains: ClassVar[dict[str, str]] = {"service": "KUBE-SERVICES", "nodeport": "KUBE-NODEPORTS"}
+
+    def argv(self, target: Target) -> list[str]:
+        return ["iptables-save", "-t", "nat"]
+
+    def entries(self, dump: str, target: Target) -> list[str]:
+        wanted = [f"-p {target.protocol} ", f"--dport {target.port} "]
+        if target.kind == "service":
+            wanted.append(f"-d {target.address}/32 ")
+        head = f"-A {self.chains[target.kind]} "
+        return [ln for ln in dump.splitlines() if ln.startswith(head) and all(w in ln for w in wanted)]
+
+
+class NftablesReader:
+    """kube-proxy's verdict maps: `service-ips` (address . protocol . port) and `service-nodeports`."""
+
+    maps: ClassVar[dict[str, str]] = {"service": "service-ips", "nodeport": "service-nodeports"}
+
+    def argv(self, target: Target) -> list[str]:
+        return ["nft", "list", "map", *NFT_TABLE, self.maps[target.kind]]
+
+    def entries(self, dump: str, target: Target) -> list[str]:
+        key = f"{target.protocol} . {target.port} :"
+        if target.kind == "service":
+            key = f"{target.address} . {key}"
+        return [e for e in nft_elements(dump) if e.startswith(key)]
+
+
+READERS: dict[str, Reader] = {"ipvs": IpvsReader(), "iptables": IptablesReader(), "nftables": NftablesReader()}
+
+
+def read_entries(shell: Shell, node: str, mode: str, target: Target) -> Entries:
+    """Run the mode's dump on `node` and return the entries for `target` with the raw output."""
+    reader = READERS[mode]
+    raw = shell.node_run(node, reader.argv(target))
+    if not raw.ok:
+        error = f"{' '.join(raw.argv[-4:])} failed on {node} (exit {raw.rc})"
+        return Entries(node, mode, target.what, (), raw, error)
+    return Entries(node, mode, target.what, tuple(reader.entries(raw.stdout, target)), raw)
 
 
 def service_entries(shell: Shell, node: str, mode: str, address: str, port: int, protocol: str = "tcp") -> Entries:
     """Entries for a Service address (ClusterIP, external IP, LoadBalancer IP) on `node`."""
-    what = f"{address}:{port}/{protocol}"
-    raw, error = _read(shell, node, mode, what, "service-ips")
-    lines: list[str] = []
-    if not error and mode == "ipvs":
-        lines = _virtual_server(raw, address, port, protocol)
-    elif not error and mode == "nftables":
-        lines = [e for e in nft_elements(raw.stdout) if e.startswith(f"{address} . {protocol} . {port} :")]
-    elif not error:
-        lines = [ln for ln in raw.stdout.splitlines() if ln.startswith("-A KUBE-SERVICES ")
-                 and f"-d {address}/32 " in ln and f"-p {protocol} " in ln and f"--dport {port} " in ln]
-    return Entries(node, mode, what, tuple(lines), raw, error)
+    return read_entries(shell, node, mode, Target("service", address, port, protocol))
 
 
 def nodeport_entries(shell: Shell, node: str, mode: str, node_address: str, port: int,
                      protocol: str = "tcp") -> Entries:
     """Entries that catch `port` on the node's addresses (IPVS: a virtual server on node_address)."""
-    what = f"node port {port}/{protocol}"
-    raw, error = _read(shell, node, mode, what, "service-nodeports")
-    lines: list[str] = []
-    if not error and mode == "ipvs":
-        lines = _virtual_server(raw, node_address, port, protocol)
-    elif not error and mode == "nftables":
-        lines = [e for e in nft_elements(raw.stdout) if e.startswith(f"{protocol} . {port} :")]
-    elif not error:
-        lines = [ln for ln in raw.stdout.splitlines() if ln.startswith("-A KUBE-NODEPORTS ")
-                 and f"-p {protocol} " in ln and f"--dport {port} " in ln]
-    return Entries(node, mode, what, tuple(lines), raw, error)
+    return read_entries(shell, node, mode, Target("nodeport", node_address, port, protocol))

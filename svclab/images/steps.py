@@ -80,6 +80,14 @@ def _component_builder(image: str, name: str, k8s: str) -> Callable[[Ctx], None]
     return lambda c: docker_build(c, image, "component", {name: c.cache / k8s / name}, BIN=name)
 
 
+def _metallb_builder(image: str, binary: str) -> Callable[[Ctx], None]:
+    return lambda c: docker_build(c, image, "metallb", {binary: c.cache / "bin" / binary}, BIN=binary)
+
+
+def _myapp_builder(image: str, version: str) -> Callable[[Ctx], None]:
+    return lambda c: docker_build(c, image, "myapp", {"myapp": c.cache / "bin" / "myapp"}, VERSION=version)
+
+
 def all_steps(pins: Pins = PINS) -> list[Step]:
     """Every step, in an order that already respects dependencies."""
     imgs = lab_images(pins)
@@ -153,18 +161,13 @@ def all_steps(pins: Pins = PINS) -> list[Step]:
         Step("image-labnet", lambda c: docker_build(
             c, imgs.labnet, "labnet", {"labnet": b(c, "labnet")}, BASE=imgs.base),
              inputs=("lab/images/labnet/Dockerfile",), deps=("base", "go-labnet"), image=imgs.labnet),
-        Step("image-metallb-controller", lambda c: docker_build(
-            c, imgs.metallb_controller, "metallb", {"controller": b(c, "controller")}, BIN="controller"),
-             inputs=("lab/images/metallb",), deps=("go-metallb",), image=imgs.metallb_controller),
-        Step("image-metallb-speaker", lambda c: docker_build(
-            c, imgs.metallb_speaker, "metallb", {"speaker": b(c, "speaker")}, BIN="speaker"),
-             inputs=("lab/images/metallb",), deps=("go-metallb",), image=imgs.metallb_speaker),
-        Step("image-myapp-v1", lambda c: docker_build(
-            c, imgs.myapp_v1, "myapp", {"myapp": b(c, "myapp")}, VERSION="v1"),
-             inputs=("lab/images/myapp/Dockerfile",), deps=("go-myapp",), image=imgs.myapp_v1),
-        Step("image-myapp-v2", lambda c: docker_build(
-            c, imgs.myapp_v2, "myapp", {"myapp": b(c, "myapp")}, VERSION="v2"),
-             inputs=("lab/images/myapp/Dockerfile",), deps=("go-myapp",), image=imgs.myapp_v2),
+        # the two MetalLB binaries and the two myapp versions: one build recipe each, two images
+        *(Step(f"image-metallb-{binary}", _metallb_builder(image, binary), inputs=("lab/images/metallb",),
+               deps=("go-metallb",), image=image)
+          for binary, image in (("controller", imgs.metallb_controller), ("speaker", imgs.metallb_speaker))),
+        *(Step(f"image-myapp-{version}", _myapp_builder(image, version), inputs=("lab/images/myapp/Dockerfile",),
+               deps=("go-myapp",), image=image)
+          for version, image in (("v1", imgs.myapp_v1), ("v2", imgs.myapp_v2))),
         Step("image-probe", lambda c: docker_build(c, imgs.probe, "probe", {}, BASE=imgs.base),
              inputs=("lab/images/probe",), deps=("base",), image=imgs.probe),
         Step("image-node-base", lambda c: docker_build(

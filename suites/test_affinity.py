@@ -10,8 +10,7 @@ import json
 import pytest
 
 from svclab.expect import holds, one_pod, reaches_all, refuted, settle, verify
-from svclab.fixtures import LiveLab
-from svclab.jig import Jig, Pod, Probe
+from svclab.fixtures import Jig, LiveLab, Pod, Probe
 
 REQUESTS = 60
 

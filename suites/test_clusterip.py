@@ -7,6 +7,7 @@ import ipaddress
 import pytest
 
 from svclab.expect import (
+    RANDOM_SAMPLE,
     Verdict,
     holds,
     ipvs_virtual_server,
@@ -19,10 +20,7 @@ from svclab.expect import (
     verify,
     verify_all,
 )
-from svclab.fixtures import LiveLab
-from svclab.jig import MYAPP_SELECTOR, Jig, Pod, Probe
-from svclab.probes import SETTLE_REQUESTS, Batch
-from svclab.spread import RANDOM_SAMPLE
+from svclab.fixtures import MYAPP_SELECTOR, SETTLE_REQUESTS, Batch, Jig, LiveLab, Pod, Probe
 
 REQUESTS = 300  # rr: 100 full cycles
 

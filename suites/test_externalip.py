@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from svclab.dataplane import service_entries
 from svclab.expect import entries_present, ipvs_virtual_server, reaches_all, refuted, settle, verify, verify_all
 from svclab.expect.traffic import answered, unanswered
-from svclab.fixtures import Client, LiveLab
-from svclab.jig import Jig, Pod
-from svclab.probes import SETTLE_REQUESTS, curl_batch
+from svclab.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, curl_batch, service_entries
 
 REQUESTS = 90
 

@@ -7,11 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from svclab import metallb
 from svclab.expect import Verdict, answered, ipvs_virtual_server, reaches_all, refuted, settle, verify
-from svclab.fixtures import Client, LiveLab
-from svclab.jig import Jig, Pod
-from svclab.probes import SETTLE_REQUESTS, curl_batch
+from svclab.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, curl_batch, metallb
 
 REQUESTS = 90
 

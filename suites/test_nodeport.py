@@ -6,15 +6,23 @@ import json
 
 import pytest
 
-from svclab.dataplane import nodeport_entries
 from svclab.expect import Verdict, entries_present, holds, reaches_all, refuted, verify, verify_all
 from svclab.expect.traffic import answered
 from svclab.expect.verdict import settle
-from svclab.fixtures import Client, LiveLab
-from svclab.jig import Jig, Pod, Probe
-from svclab.parsers import parse_listeners, parse_ports, parse_table
-from svclab.probes import SETTLE_REQUESTS, curl_batch
-from svclab.spec import NODE_PORT_RANGE
+from svclab.fixtures import (
+    NODE_PORT_RANGE,
+    SETTLE_REQUESTS,
+    Client,
+    Jig,
+    LiveLab,
+    Pod,
+    Probe,
+    curl_batch,
+    nodeport_entries,
+    parse_listeners,
+    parse_ports,
+    parse_table,
+)
 
 SEED_NODE_PORT = 31682
 PER_NODE = 60

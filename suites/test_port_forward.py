@@ -9,10 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from svclab.expect import holds, reaches_all, refuted, verify
-from svclab.fixtures import LiveLab
-from svclab.jig import Jig, Pod
-from svclab.probes import curl_batch
-from svclab.result import CommandResult, run
+from svclab.fixtures import CommandResult, Jig, LiveLab, Pod, curl_batch, run
 
 START_TIMEOUT = 30.0
 

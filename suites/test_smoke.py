@@ -7,9 +7,7 @@ from typing import Any
 import pytest
 
 from svclab.expect import holds, verify, verify_all
-from svclab.fixtures import Client, LiveLab
-from svclab.jig import Pod
-from svclab.proxymode import in_force
+from svclab.fixtures import Client, LiveLab, Pod, in_force, lab_images
 
 
 def test_lab_has_the_requested_ready_nodes(lab: LiveLab) -> None:
@@ -83,8 +81,6 @@ def test_the_lab_network_cannot_forward_off_the_machine(lab: LiveLab, outside: C
     fence = getattr(lab.provider, "fence", None)
     if fence is None:
         pytest.skip(f"the {lab.spec.provider} provider does not own the lab's network")
-    from svclab.catalog import lab_images
-
     before, after, tried, listing = fence().probe(outside.run, lab_images().probe)
     verify(holds("the fence drops a connection leaving the lab network", before >= 0 and after > before
                  and tried.rc == 28, "curl times out (exit 28) and the fence's drop counter goes up",

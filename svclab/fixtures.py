@@ -10,15 +10,29 @@ from typing import Any
 
 import pytest
 
-from svclab import evidence, progress
+from svclab import evidence, metallb, progress
+from svclab.catalog import lab_images
+from svclab.dataplane import nodeport_entries, service_entries
 from svclab.errors import SvclabError
 from svclab.expect.verdict import Verdict, holds, settle, verify
-from svclab.jig import Jig, Pod, Probe
+from svclab.jig import MYAPP_SELECTOR, Jig, Pod, Probe, myapp_deployment
 from svclab.live import Client, LiveLab, lab_facts, open_lab
+from svclab.parsers import parse_listeners, parse_ports, parse_table
+from svclab.probes import SETTLE_REQUESTS, Batch, curl_batch
 from svclab.providers import Lab, make_lab
-from svclab.spec import LabSpec
+from svclab.providers.addons import LAB_ZONE, dns_server
+from svclab.proxymode import in_force, ipvs_scheduler, set_ipvs_scheduler
+from svclab.result import CommandResult, run
+from svclab.spec import NODE_PORT_RANGE, LabSpec
 
-__all__ = ["Client", "LiveLab"]  # the names suites import from here
+# What suites import from svclab besides svclab.expect: the fixtures' types and the observations
+# a suite makes with them. Suites import nothing else, so the modules behind can move freely.
+__all__ = [
+    "LAB_ZONE", "MYAPP_SELECTOR", "NODE_PORT_RANGE", "SETTLE_REQUESTS", "Batch", "Client", "CommandResult", "Jig",
+    "LiveLab", "Pod", "Probe", "curl_batch", "dns_server", "in_force", "ipvs_scheduler", "lab_images", "metallb",
+    "myapp_deployment", "nodeport_entries", "parse_listeners", "parse_ports", "parse_table", "run",
+    "service_entries", "set_ipvs_scheduler",
+]
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ def exposed(lab: LiveLab, jig: Jig, outside: Client, myapp: list[Pod], name: str
     jig.wait_endpoints(name, [p.ip for p in myapp], facts=jig.facts(name))
     route_to_a_node(lab, outside, address)
     url = f"http://{address}/hostname.html"
-    verdict, seconds = settle(lambda: answered(curl_batch(outside.run, url, SETTLE_REQUESTS)), timeout=60)
+    verdict, seconds = settle(lambda: answered(curl_batch(outside, url, SETTLE_REQUESTS)), timeout=60)
     verify(verdict, jig.facts(name))
     jig.timings["answers"] = seconds  # the control's absence window is measured from this
     return address, seconds
@@ -39,14 +39,14 @@ def external_ip(lab: LiveLab, jig: Jig, myapp: list[Pod], outside: Client) -> st
 
 def test_external_ip_reaches_every_pod_from_outside(jig: Jig, outside: Client, myapp: list[Pod],
                                                     external_ip: str) -> None:
-    verify(reaches_all(curl_batch(outside.run, f"http://{external_ip}/hostname.html", REQUESTS),
+    verify(reaches_all(curl_batch(outside, f"http://{external_ip}/hostname.html", REQUESTS),
                        [p.name for p in myapp]), jig.facts("myapp-externalip"))
 
 
 def test_data_plane_holds_the_external_ip(lab: LiveLab, external_ip: str) -> None:
-    if lab.shell is None:
+    if not lab.node_shells():
         pytest.skip(f"the {lab.spec.provider} provider gives no node shell to read the data plane")
-    verify_all([entries_present(service_entries(lab.shell, n.name, lab.mode_on(n.name), external_ip, 80))
+    verify_all([entries_present(service_entries(lab.on(n.name), n.name, lab.mode_on(n.name), external_ip, 80))
                 for n in lab.dataplane])
 
 
@@ -62,10 +62,10 @@ def test_negative_control_the_route_stays_but_the_external_ip_is_removed(
     url, pods = f"http://{external_ip}/hostname.html", [p.name for p in myapp]
     jig.patch_service("myapp-externalip", {"spec": {"externalIPs": None}})
     window = max(10.0, 3 * jig.timings["answers"])
-    silent, _ = settle(lambda: unanswered(curl_batch(outside.run, url, SETTLE_REQUESTS)), timeout=window)
+    silent, _ = settle(lambda: unanswered(curl_batch(outside, url, SETTLE_REQUESTS)), timeout=window)
     verify(silent.noted(f"window {window:.0f} s, 3x the time the address took to answer"))
-    refuted(reaches_all(curl_batch(outside.run, url, 12), pods), "externalIPs removed from the Service (route kept)")
+    refuted(reaches_all(curl_batch(outside, url, 12), pods), "externalIPs removed from the Service (route kept)")
     jig.patch_service("myapp-externalip", {"spec": {"externalIPs": [external_ip]}})
-    back, _ = settle(lambda: reaches_all(curl_batch(outside.run, url, 30), pods), timeout=60)
+    back, _ = settle(lambda: reaches_all(curl_batch(outside, url, 30), pods), timeout=60)
     verify(back)
 

@@ -43,9 +43,9 @@ def test_first_pool_address_is_assigned(lab: LiveLab, lb: tuple[str, float]) -> 
 def test_lb_address_reaches_every_pod_from_outside(jig: Jig, outside: Client, myapp: list[Pod],
                                                    lb: tuple[str, float]) -> None:
     url = f"http://{lb[0]}/hostname.html"
-    verdict, _ = settle(lambda: answered(curl_batch(outside.run, url, SETTLE_REQUESTS)), timeout=90)
+    verdict, _ = settle(lambda: answered(curl_batch(outside, url, SETTLE_REQUESTS)), timeout=90)
     verify(verdict.noted("the address is reached through a speaker's ARP answer"), jig.facts("myapp-lb"))
-    verify(reaches_all(curl_batch(outside.run, url, REQUESTS), [p.name for p in myapp]), jig.facts("myapp-lb"))
+    verify(reaches_all(curl_batch(outside, url, REQUESTS), [p.name for p in myapp]), jig.facts("myapp-lb"))
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS lists a virtual server for the LoadBalancer IP")

@@ -68,7 +68,7 @@ def test_api_refuses_out_of_range_or_duplicate_node_ports(jig: Jig, nodeport: in
 def per_node(lab: LiveLab, client: Client, myapp: list[Pod], port: int) -> list[Verdict]:
     out = []
     for node in lab.nodes:  # each node answers through its own data plane (a lab may mix modes)
-        batch = curl_batch(client.run, f"http://{node.address}:{port}/hostname.html", PER_NODE)
+        batch = curl_batch(client, f"http://{node.address}:{port}/hostname.html", PER_NODE)
         name = f"{node.name} ({lab.mode_on(node.name)}) reaches every pod"
         out.append(reaches_all(batch, [p.name for p in myapp], name))
     return out
@@ -87,13 +87,13 @@ def test_every_node_reaches_every_pod_from_outside(lab: LiveLab, jig: Jig, outsi
 def test_no_process_listens_on_the_node_port(lab: LiveLab, nodeport: int) -> None:
     """Since Kubernetes 1.24 kube-proxy holds no NodePort socket (the seeds' 2020 cluster did):
     the data plane alone accepts the port. The listing must show the kubelet's own socket first."""
-    if lab.shell is None:
+    if not lab.node_shells():
         pytest.skip(f"the {lab.spec.provider} provider gives no node shell to list sockets")
     if lab.server_minor < 24:
         pytest.skip(f"the API server is 1.{lab.server_minor}: kube-proxy still opens NodePort sockets there")
     verdicts = []
     for node in lab.nodes:
-        result = lab.shell.node_run(node.name, ["ss", "-lntpH"])
+        result = lab.on(node.name).run(["ss", "-lntpH"])
         found = parse_listeners(result.stdout) if result.ok else ()
         known = any(x.port == KUBELET_PORT for x in found)
         held = [f"{x.address}:{x.port} {x.process}" for x in found if x.port == nodeport]
@@ -104,9 +104,9 @@ def test_no_process_listens_on_the_node_port(lab: LiveLab, nodeport: int) -> Non
 
 
 def test_data_plane_on_every_node_holds_the_node_port(lab: LiveLab, jig: Jig, nodeport: int) -> None:
-    if lab.shell is None:
+    if not lab.node_shells():
         pytest.skip(f"the {lab.spec.provider} provider gives no node shell to read the data plane")
-    verify_all([entries_present(nodeport_entries(lab.shell, n.name, lab.mode_on(n.name), n.address, nodeport))
+    verify_all([entries_present(nodeport_entries(lab.on(n.name), n.name, lab.mode_on(n.name), n.address, nodeport))
                 for n in lab.nodes], jig.facts("myapp-nodeport"))
 
 
@@ -114,17 +114,16 @@ def test_negative_control_a_target_port_nobody_listens_on_is_refused(lab: LiveLa
                                                                      myapp: list[Pod]) -> None:
     """The data plane holds the port (shown first), yet the pods do not listen on the target:
     the same per-node check fails, every request refused (curl exit 7), none timed out."""
-    shell = lab.shell
-    if shell is None:
+    if not lab.node_shells():
         pytest.skip(f"the {lab.spec.provider} provider gives no node shell to show the data-plane entry")
     svc = jig.create_service("myapp-nodeport-deaf", type_="NodePort", target=8080)
     port = svc["spec"]["ports"][0]["nodePort"]
     jig.wait_endpoints("myapp-nodeport-deaf", [p.ip for p in myapp])
     node = lab.dataplane[0]
     present, _ = settle(lambda: entries_present(
-        nodeport_entries(shell, node.name, lab.mode_on(node.name), node.address, port)),
+        nodeport_entries(lab.on(node.name), node.name, lab.mode_on(node.name), node.address, port)),
         timeout=60)
     verify(present)
-    batch = curl_batch(probe.run, f"http://{node.address}:{port}/hostname.html", 6)
+    batch = curl_batch(probe, f"http://{node.address}:{port}/hostname.html", 6)
     broken = refuted(reaches_all(batch, [p.name for p in myapp]), "a targetPort no pod listens on")
     assert broken.data["curl_exits"] == {"7": 6}, broken.report()

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from svclab.expect import holds, reaches_all, refuted, verify
-from svclab.fixtures import CommandResult, Jig, LiveLab, Pod, curl_batch, run
+from svclab.fixtures import CommandResult, Jig, LiveLab, LocalShell, Pod, curl_batch
 
 START_TIMEOUT = 30.0
 
@@ -47,14 +47,10 @@ def _as_result(argv: list[str], proc: subprocess.Popen[str], line: str) -> Comma
     return CommandResult("host", tuple(argv), proc.poll() or 0, line, "", 0.0)
 
 
-def local_run(argv: object, timeout: float) -> CommandResult:
-    return run(list(argv), timeout=timeout)  # type: ignore[call-overload]
-
-
 def test_port_forward_reaches_exactly_that_pod(lab: LiveLab, jig: Jig, myapp: list[Pod]) -> None:
     target = myapp[1]
     with forward(lab, jig, target, 80) as (base, _):
-        batch = curl_batch(local_run, f"{base}/hostname.html", 10)  # ten requests to loopback
+        batch = curl_batch(LocalShell(), f"{base}/hostname.html", 10)  # ten requests to loopback
         verify(reaches_all(batch, [target.name], f"port-forward reaches only {target.name}"))
 
 
@@ -63,7 +59,7 @@ def test_negative_control_forwarding_to_a_port_nobody_listens_on_is_refused(lab:
     """Same check, forwarded to a port the pod does not listen on: no answer, and kubectl itself
     says the pod refused the connection."""
     with forward(lab, jig, myapp[0], 8080) as (base, printed):
-        batch = curl_batch(local_run, f"{base}/hostname.html", 2)
+        batch = curl_batch(LocalShell(), f"{base}/hostname.html", 2)
     refuted(reaches_all(batch, [myapp[0].name]), "a port the pod does not listen on")
     said = [line for line in printed if "connection refused" in line]
     verify(holds("kubectl reports the pod's refusal", bool(said), "'connection refused' in kubectl's output",

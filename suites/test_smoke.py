@@ -34,9 +34,9 @@ def test_every_kube_system_pod_is_running_and_ready(lab: LiveLab) -> None:
 
 def test_proxy_mode_in_force_is_the_requested_one(lab: LiveLab) -> None:
     """Read again now, from the nodes (not the value cached when the lab came up)."""
-    found = in_force(lab.spec.proxy_mode, lab.kubectl, lab.shell, [n.name for n in lab.nodes], lab.proxy.support)
+    found = in_force(lab.spec.proxy_mode, lab.kubectl, lab.node_shells(), lab.proxy.support)
     wrong = found.mismatch()
-    every = set(found.observed) == {n.name for n in lab.nodes} if lab.shell else True
+    every = set(found.observed) == {n.name for n in lab.nodes} if lab.node_shells() else True
     verify(holds(f"kube-proxy runs in {lab.spec.proxy_mode} mode", wrong is None and every,
                  f"{lab.spec.proxy_mode} in the ConfigMap and on "
                  + ("every node" if not found.support else ", ".join(found.dataplane()) or "its data-plane nodes"),
@@ -51,11 +51,11 @@ def test_myapp_pods_are_ready_on_more_than_one_node(myapp: list[Pod]) -> None:
 
 def test_no_node_ever_pulled_an_image(lab: LiveLab) -> None:
     """Every image is preloaded: containerd on every node logged no PullImage request."""
-    if lab.shell is None:
+    if not lab.node_shells():
         pytest.skip(f"the {lab.spec.provider} provider gives no node shell to read containerd's log")
     verdicts = []
     for node in lab.nodes:
-        log = lab.shell.node_run(node.name, ["journalctl", "-u", "containerd", "--no-pager", "-o", "cat"])
+        log = lab.on(node.name).run(["journalctl", "-u", "containerd", "--no-pager", "-o", "cat"])
         pulls = [line for line in log.stdout.splitlines() if "PullImage" in line]
         verdicts.append(holds(f"{node.name} pulled no image", log.ok and "starting containerd" in log.stdout
                               and not pulls, "containerd's log from its start, with no PullImage",
@@ -81,7 +81,7 @@ def test_the_lab_network_cannot_forward_off_the_machine(lab: LiveLab, outside: C
     fence = getattr(lab.provider, "fence", None)
     if fence is None:
         pytest.skip(f"the {lab.spec.provider} provider does not own the lab's network")
-    before, after, tried, listing = fence().probe(outside.run, lab_images().probe)
+    before, after, tried, listing = fence().probe(outside, lab_images().probe)
     verify(holds("the fence drops a connection leaving the lab network", before >= 0 and after > before
                  and tried.rc == 28, "curl times out (exit 28) and the fence's drop counter goes up",
                  f"curl exit {tried.rc}; drop counter {before} -> {after}", tried, listing))

@@ -9,18 +9,14 @@ KUBE-SERVICES / KUBE-NODEPORTS rules. nftables: the elements of kube-proxy's ver
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
 from svclab.parsers import find_virtual, parse_ipvsadm
 from svclab.result import CommandResult
+from svclab.shell import Shell
 
 NFT_TABLE = ("ip", "kube-proxy")
-
-
-class Shell(Protocol):
-    def node_run(self, node: str, argv: Sequence[str], *, timeout: float = 60.0) -> CommandResult: ...
 
 
 @dataclass(frozen=True)
@@ -121,7 +117,7 @@ READERS: dict[str, Reader] = {"ipvs": IpvsReader(), "iptables": IptablesReader()
 def read_entries(shell: Shell, node: str, mode: str, target: Target) -> Entries:
     """Run the mode's dump on `node` and return the entries for `target` with the raw output."""
     reader = READERS[mode]
-    raw = shell.node_run(node, reader.argv(target))
+    raw = shell.run(reader.argv(target))
     if not raw.ok:
         error = f"{' '.join(raw.argv[-4:])} failed on {node} (exit {raw.rc})"
         return Entries(node, mode, target.what, (), raw, error)

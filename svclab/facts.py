@@ -40,15 +40,15 @@ def kube_proxy_pods(lab: LiveLab) -> dict[str, str]:
 
 def dataplane_lines(lab: LiveLab, svc: dict[str, Any]) -> list[str]:
     """What each node's data plane holds for the Service's ClusterIP and node ports."""
-    shell = lab.shell
-    if shell is None:
+    shells = lab.node_shells()
+    if not shells:
         return ["    data plane: not read (this lab gives no node shell)"]
     spec, lines = svc["spec"], []
     for node in lab.nodes:
         mode = lab.mode_on(node.name)
         for port in spec.get("ports", []):
             proto = str(port.get("protocol", "TCP")).lower()
-            reads = []
+            reads, shell = [], shells[node.name]
             if spec.get("clusterIP") not in (None, "", "None"):
                 reads.append(service_entries(shell, node.name, mode, spec["clusterIP"], port["port"], proto))
             if port.get("nodePort"):

@@ -23,15 +23,39 @@ from svclab.providers import Lab, make_lab
 from svclab.providers.addons import LAB_ZONE, dns_server
 from svclab.proxymode import in_force, ipvs_scheduler, set_ipvs_scheduler
 from svclab.result import CommandResult, run
+from svclab.shell import LocalShell, Shell
 from svclab.spec import NODE_PORT_RANGE, LabSpec
 
 # What suites import from svclab besides svclab.expect: the fixtures' types and the observations
 # a suite makes with them. Suites import nothing else, so the modules behind can move freely.
 __all__ = [
-    "LAB_ZONE", "MYAPP_SELECTOR", "NODE_PORT_RANGE", "SETTLE_REQUESTS", "Batch", "Client", "CommandResult", "Jig",
-    "LiveLab", "Pod", "Probe", "curl_batch", "dns_server", "in_force", "ipvs_scheduler", "lab_images", "metallb",
-    "myapp_deployment", "nodeport_entries", "parse_listeners", "parse_ports", "parse_table", "run",
-    "service_entries", "set_ipvs_scheduler",
+    "LAB_ZONE",
+    "MYAPP_SELECTOR",
+    "NODE_PORT_RANGE",
+    "SETTLE_REQUESTS",
+    "Batch",
+    "Client",
+    "CommandResult",
+    "Jig",
+    "LiveLab",
+    "LocalShell",
+    "Pod",
+    "Probe",
+    "Shell",
+    "curl_batch",
+    "dns_server",
+    "in_force",
+    "ipvs_scheduler",
+    "lab_images",
+    "metallb",
+    "myapp_deployment",
+    "nodeport_entries",
+    "parse_listeners",
+    "parse_ports",
+    "parse_table",
+    "run",
+    "service_entries",
+    "set_ipvs_scheduler",
 ]
 
 
@@ -126,10 +150,10 @@ def nodes(lab: LiveLab) -> dict[str, Any]:
     """testinfra hosts for every node (docker backend on kind)."""
     import testinfra
 
-    shell = lab.shell
-    if shell is None:
+    shells = lab.node_shells()
+    if not shells:
         pytest.skip(f"the {lab.spec.provider} provider gives no node shell")
-    return {n.name: testinfra.get_host(shell.testinfra_spec(n.name)) for n in lab.nodes}
+    return {name: testinfra.get_host(shell.host) for name, shell in shells.items()}
 
 
 SPEC_KEY = pytest.StashKey[LabSpec]()

@@ -18,6 +18,7 @@ from svclab.expect.verdict import Facts, Verdict, settle, verify
 from svclab.kubectl import Kubectl
 from svclab.probes import SETTLE_REQUESTS, Batch, curl_batch, dig_argv
 from svclab.result import CommandResult
+from svclab.shell import PodShell
 
 Obj = dict[str, Any]
 Tweak = Callable[[Obj], None]
@@ -205,8 +206,12 @@ class Probe:
     namespace: str
     name: str
 
-    def run(self, argv: Sequence[str], timeout: float = 60) -> CommandResult:
-        return self.kubectl.exec(self.name, self.namespace, list(argv), timeout=timeout)
+    @property
+    def host(self) -> str:
+        return PodShell(self.kubectl, self.namespace, self.name).host
+
+    def run(self, argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None) -> CommandResult:
+        return PodShell(self.kubectl, self.namespace, self.name).run(argv, timeout=timeout, stdin=stdin)
 
     def wait_answers(self, url: str, timeout: float = 60, full: bool = True, facts: Facts | None = None) -> float:
         """Wait until a short batch to url is answered in full (or, full=False, in part), not just
@@ -225,7 +230,7 @@ class Probe:
         return seconds
 
     def curl(self, url: str, count: int) -> Batch:
-        return curl_batch(lambda argv, t: self.run(list(argv), t), url, count)
+        return curl_batch(self, url, count)
 
     def dig(self, name: str, rtype: str = "A", server: str | None = None) -> CommandResult:
         return self.run(dig_argv(name, rtype, server), timeout=20)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,11 +35,3 @@ class Kubectl:
         ns = ["-n", namespace] if namespace else []
         result = self.run("get", kind, *names, *ns, "-o", "json").check(f"kubectl get {kind}")
         return json.loads(result.stdout)
-
-    def exec(
-        self, pod: str, namespace: str, argv: Sequence[str], *, timeout: float = 60.0
-    ) -> CommandResult:
-        return self.run(
-            "exec", "-n", namespace, pod, "--", *argv,
-            timeout=timeout, where=f"pod/{namespace}/{pod}",
-        )

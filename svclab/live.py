@@ -4,25 +4,21 @@ kube-proxy mode in force. No pytest here: the fixtures and `svclab drill` both o
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from svclab import progress
 from svclab.errors import SvclabError
 from svclab.kubectl import Kubectl
-from svclab.providers import Lab, Node, NodeShell
+from svclab.providers import Lab, Node, NodeShells
 from svclab.proxymode import InForce, in_force
 from svclab.result import CommandResult
+from svclab.shell import Shell
 from svclab.spec import LabSpec
 from svclab.wait import wait_for
 
-
-class Client(Protocol):
-    """A place requests are sent from (the probe pod, the client outside the cluster)."""
-
-    def run(self, argv: Sequence[str], timeout: float = 60.0) -> CommandResult: ...
+Client = Shell  # a place requests are sent from (the probe pod, the client outside the cluster)
 
 
 @dataclass(frozen=True)
@@ -40,9 +36,17 @@ class LiveLab:
     def server_minor(self) -> int:
         return int("".join(c for c in self.server.get("minor", "0") if c.isdigit()) or 0)
 
-    @property
-    def shell(self) -> NodeShell | None:
-        return self.provider if isinstance(self.provider, NodeShell) else None
+    def node_shells(self) -> dict[str, Shell]:
+        """Every node's shell; {} when the provider gives none (an existing cluster)."""
+        if not isinstance(self.provider, NodeShells):
+            return {}
+        return {n.name: self.provider.node_shell(n.name) for n in self.nodes}
+
+    def on(self, node: str) -> Shell:
+        """The node's shell; an error when the provider gives none (tests skip before asking)."""
+        if not isinstance(self.provider, NodeShells):
+            raise SvclabError(f"the {self.spec.provider} provider gives no node shell")
+        return self.provider.node_shell(node)
 
     @property
     def mode(self) -> str:
@@ -68,9 +72,7 @@ class LiveLab:
 
     def on_dataplane(self, argv: list[str]) -> dict[str, CommandResult]:
         """Run argv on every node where the requested mode is in force."""
-        if self.shell is None:
-            raise SvclabError(f"the {self.spec.provider} provider gives no node shell")
-        return {n.name: self.shell.node_run(n.name, argv) for n in self.dataplane}
+        return {n.name: self.on(n.name).run(argv) for n in self.dataplane}
 
 
 def read_nodes(kubectl: Kubectl) -> tuple[Node, ...]:
@@ -92,8 +94,8 @@ def server_version(kubectl: Kubectl) -> dict[str, str]:
 def lab_facts(live: LiveLab) -> dict[str, Any]:
     """What a reader of the report needs to know about the lab that produced it."""
     server = live.server
-    shell = live.shell
-    kernel = shell.node_run(live.dataplane[0].name, ["uname", "-r"]).stdout.strip() if shell else ""
+    shells = live.node_shells()
+    kernel = shells[live.dataplane[0].name].run(["uname", "-r"]).stdout.strip() if shells else ""
     return {
         "provider": live.spec.provider, "name": live.spec.name,
         "kubernetes": server.get("gitVersion", ""), "node_image": live.spec.image,
@@ -107,9 +109,8 @@ def lab_facts(live: LiveLab) -> dict[str, Any]:
     }
 
 
-def _settled(requested: str, kubectl: Kubectl, shell: NodeShell | None,
-             nodes: tuple[Node, ...], support: dict[str, str]) -> InForce | None:
-    found = in_force(requested, kubectl, shell, [n.name for n in nodes], support)
+def _settled(requested: str, kubectl: Kubectl, shells: dict[str, Shell], support: dict[str, str]) -> InForce | None:
+    found = in_force(requested, kubectl, shells, support)
     return None if "none" in found.observed.values() else found
 
 
@@ -124,9 +125,9 @@ def open_lab(spec: LabSpec, provider: Lab) -> LiveLab:
     not the one asked for is an error (svclab never falls back silently)."""
     kubectl = Kubectl(provider.kubeconfig, _kubectl_binary())
     nodes = read_nodes(kubectl)
-    shell = provider if isinstance(provider, NodeShell) else None
+    shells = {n.name: provider.node_shell(n.name) for n in nodes} if isinstance(provider, NodeShells) else {}
     support = provider.proxy_support() if hasattr(provider, "proxy_support") else {}
-    proxy = wait_for(lambda: _settled(spec.proxy_mode, kubectl, shell, nodes, support),
+    proxy = wait_for(lambda: _settled(spec.proxy_mode, kubectl, shells, support),
                      what="kube-proxy's rules on every node", timeout=120, interval=1)
     live = LiveLab(spec, provider, kubectl, nodes, proxy, server_version(kubectl))
     wrong = proxy.mismatch()

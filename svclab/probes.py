@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from svclab.result import CommandResult
+from svclab.shell import Shell
 
 MARK = "##SVCLAB "
 WRITE_OUT = "code=%{http_code} exit=%{exitcode} time=%{time_total} remote=%{remote_ip}"
@@ -23,9 +24,6 @@ REQUEST_TIMEOUT = 2.0  # ... and in time, per request
 BATCH_BUDGET = 300.0  # ... and in all: a batch that runs longer is cut, and says so
 # curl's exit codes, named as Cilium's connectivity test names its expectations
 CURL_EXITS = {0: "ok", 6: "no such host", 7: "refused", 28: "timed out", 52: "empty reply", 56: "reset"}
-
-Runner = Callable[[Sequence[str], float], CommandResult]
-
 
 def exit_name(code: int) -> str:
     return f"curl exit {code} ({CURL_EXITS[code]})" if code in CURL_EXITS else f"curl exit {code}"
@@ -123,10 +121,10 @@ def parse_batch(url: str, result: CommandResult, requested: int) -> Batch:
     return Batch(url, requested, tuple(answers), result)
 
 
-def curl_batch(run: Runner, url: str, count: int) -> Batch:
-    """`count` GETs of url through `run` (a pod or container exec); one process in all."""
+def curl_batch(shell: Shell, url: str, count: int) -> Batch:
+    """`count` GETs of url from `shell` (the probe pod, the outside client); one process in all."""
     budget = min(count * REQUEST_TIMEOUT + 30, BATCH_BUDGET)
-    return parse_batch(url, run(curl_argv(url, count), budget), count)
+    return parse_batch(url, shell.run(curl_argv(url, count), timeout=budget), count)
 
 
 def dig_argv(name: str, rtype: str = "A", server: str | None = None) -> list[str]:

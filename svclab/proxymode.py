@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import yaml
 
 from svclab.kubectl import Kubectl
-from svclab.providers import NodeShell
+from svclab.shell import Shell
 
 
 @dataclass(frozen=True)
@@ -46,22 +46,23 @@ def configured_mode(kubectl: Kubectl) -> str:
     return str(config.get("mode") or "iptables")
 
 
-def observed_mode(shell: NodeShell, node: str) -> str:
+def observed_mode(shell: Shell) -> str:
     """ipvs when kube-ipvs0 carries Service IPs; nftables when the kube-proxy nft table
     exists; iptables when the nat table has KUBE-SERVICES; else "none"."""
-    if shell.node_run(node, ["ip", "link", "show", "kube-ipvs0"]).ok:
+    if shell.run(["ip", "link", "show", "kube-ipvs0"]).ok:
         return "ipvs"
-    if shell.node_run(node, ["nft", "list", "table", "ip", "kube-proxy"]).ok:
+    if shell.run(["nft", "list", "table", "ip", "kube-proxy"]).ok:
         return "nftables"
-    nat = shell.node_run(node, ["iptables-save", "-t", "nat"])
+    nat = shell.run(["iptables-save", "-t", "nat"])
     if nat.ok and ":KUBE-SERVICES" in nat.stdout:
         return "iptables"
     return "none"
 
 
-def in_force(requested: str, kubectl: Kubectl, shell: NodeShell | None,
-             nodes: Sequence[str], support: dict[str, str] | None = None) -> InForce:
-    observed = {n: observed_mode(shell, n) for n in nodes} if shell else {}
+def in_force(requested: str, kubectl: Kubectl, shells: Mapping[str, Shell],
+             support: dict[str, str] | None = None) -> InForce:
+    """The mode kube-proxy is configured with, and the one each node's shell shows ({} without)."""
+    observed = {node: observed_mode(shell) for node, shell in shells.items()}
     return InForce(requested, configured_mode(kubectl), observed, dict(support or {}))
 
 

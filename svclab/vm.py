@@ -197,7 +197,9 @@ class Vm:
                                  time.monotonic() - start)
         return CommandResult(f"node/{self.config.name}", shown, rc, out, err, time.monotonic() - start)
 
-    def testinfra_spec(self) -> str:
+    @property
+    def host(self) -> str:
+        """The VM as a testinfra host spec (its Shell's host)."""
         return f"paramiko://{self.config.name}?ssh_config={self.ssh_config}"
 
     def close(self) -> None:

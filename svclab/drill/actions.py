@@ -26,9 +26,7 @@ OTHER_MODE = {"ipvs": "nftables", "iptables": "nftables", "nftables": "iptables"
 
 
 def node_run(lab: LiveLab, node: str, argv: list[str], what: str) -> CommandResult:
-    if lab.shell is None:
-        raise RuntimeError(f"drills need a node shell, and the {lab.spec.provider} provider gives none")
-    return lab.shell.node_run(node, argv, timeout=120).check(what)
+    return lab.on(node).run(argv, timeout=120).check(what)
 
 
 def ks(lab: LiveLab, *args: str, what: str = "kubectl", timeout: float = 300) -> CommandResult:
@@ -170,8 +168,7 @@ def firewall_node_port(on: bool) -> Callable[[LiveLab, State], None]:
 
 
 def no_firewall_rule(lab: LiveLab, state: State) -> Verdict:
-    assert lab.shell is not None
-    found = lab.shell.node_run(state["node"], ["iptables", "-t", "raw", "-C", *FIREWALL])
+    found = lab.on(state["node"]).run(["iptables", "-t", "raw", "-C", *FIREWALL])
     return holds(f"no drill firewall rule on {state['node']}", not found.ok, "iptables -C finds no rule",
                  f"exit {found.rc}", found)
 
@@ -190,8 +187,7 @@ def restart_labnet(lab: LiveLab, state: State) -> None:
 
 
 def routes_back(lab: LiveLab, state: State) -> Verdict:
-    assert lab.shell is not None
-    shown = {n.name: lab.shell.node_run(n.name, ["ip", "route", "show", state["cidr"]]).stdout.strip()
+    shown = {n.name: lab.on(n.name).run(["ip", "route", "show", state["cidr"]]).stdout.strip()
              for n in lab.nodes if n.name != state["node"]}
     return holds(f"every node routes {state['cidr']} again", all(shown.values()), "a route on each other node",
                  str(shown))
@@ -242,7 +238,7 @@ def restore_mode(lab: LiveLab, state: State) -> None:
 
 
 def mode_back(lab: LiveLab, state: State) -> Verdict:
-    found = in_force(lab.spec.proxy_mode, lab.kubectl, lab.shell, [n.name for n in lab.nodes], lab.proxy.support)
+    found = in_force(lab.spec.proxy_mode, lab.kubectl, lab.node_shells(), lab.proxy.support)
     wrong = found.mismatch()
     return holds(f"kube-proxy back in {lab.spec.proxy_mode} mode", wrong is None, "no mismatch",
                  wrong or str(found.observed))

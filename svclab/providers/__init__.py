@@ -7,13 +7,12 @@ logs and destroys what it created. Node shells are an optional ability of their 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from svclab.errors import SpecError
-from svclab.result import CommandResult
+from svclab.shell import Shell
 from svclab.spec import LabSpec
 
 
@@ -44,14 +43,11 @@ class Lab(Protocol):
 
 
 @runtime_checkable
-class NodeShell(Protocol):
-    """Run commands on a node (kind: docker exec; VMs: SSH)."""
+class NodeShells(Protocol):
+    """A lab that can run commands on its nodes (kind: docker exec; VMs: SSH)."""
 
-    def node_run(self, node: str, argv: Sequence[str], *, timeout: float = 60.0) -> CommandResult:
-        """Run argv on the node and return its result."""
-
-    def testinfra_spec(self, node: str) -> str:
-        """A testinfra host spec for the node, e.g. docker://svclab-worker."""
+    def node_shell(self, node: str) -> Shell:
+        """The node's shell; its host is a testinfra host spec (e.g. docker://svclab-worker)."""
 
 
 PROVIDERS = {

@@ -9,13 +9,12 @@ default bridge, so nothing is ever sent to an address the lab does not own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from svclab.result import CommandResult, run
+from svclab.shell import Shell
 
 CHAIN = "DOCKER-USER"
-RunIn = Callable[[Sequence[str], float], CommandResult]
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class Fence:
                 return int(line.split()[0]), listed
         return -1, listed
 
-    def probe(self, client_run: RunIn, image: str) -> tuple[int, int, CommandResult, CommandResult]:
+    def probe(self, client: Shell, image: str) -> tuple[int, int, CommandResult, CommandResult]:
         """Send one bounded connection from the lab towards svclab's own target container off the
         lab network. Returns the drop counter before and after, curl's result and the listing."""
         target = f"svclab-{self.lab}-fence-target"
@@ -60,7 +59,8 @@ class Fence:
             address = run(["docker", "inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}", target]
                           ).check("docker inspect").stdout.strip()
             before, _ = self.counter()
-            tried = client_run(["curl", "-s", "--max-time", "2", "-o", "/dev/null", f"http://{address}:80/"], 30)
+            curl = ["curl", "-s", "--max-time", "2", "-o", "/dev/null", f"http://{address}:80/"]
+            tried = client.run(curl, timeout=30)
             after, listing = self.counter()
             return before, after, tried, listing
         finally:

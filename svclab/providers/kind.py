@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from svclab.providers.addons import addons_present, install_addons
 from svclab.providers.fence import Fence
 from svclab.providers.vmnode import SUPPORT_MODE, VmNode
 from svclab.result import CommandResult, run
+from svclab.shell import DockerShell, Shell
 from svclab.spec import LabSpec
 
 NETWORK_ENV = "KIND_EXPERIMENTAL_DOCKER_NETWORK"
@@ -57,12 +58,10 @@ def host_problems(spec: LabSpec, facts: hostcheck.HostFacts, state: Path) -> tup
 
 
 @dataclass(frozen=True)
-class OutsideClient:
-    container: str
+class OutsideClient(DockerShell):
+    """A client container on the lab network, outside the cluster."""
 
-    def run(self, argv: Sequence[str], timeout: float = 60.0) -> CommandResult:
-        return run(["docker", "exec", self.container, *argv], where=f"client/{self.container}",
-                   timeout=timeout)
+    role: str = "client"
 
     def stop(self) -> None:
         run(["docker", "rm", "-f", self.container])
@@ -163,15 +162,10 @@ class KindLab:
                 run(["docker", "network", "rm", self.network])
 
     # -- node shells -------------------------------------------------------------------
-    def node_run(self, node: str, argv: Sequence[str], *, timeout: float = 60.0) -> CommandResult:
+    def node_shell(self, node: str) -> Shell:
         if self.vm_node and self.vm_node.vm and node == self.vm_node.name:
-            return self.vm_node.vm.run(argv, timeout=timeout)
-        return run(["docker", "exec", node, *argv], where=f"node/{node}", timeout=timeout)
-
-    def testinfra_spec(self, node: str) -> str:
-        if self.vm_node and self.vm_node.vm and node == self.vm_node.name:
-            return self.vm_node.vm.testinfra_spec()
-        return f"docker://{node}"
+            return self.vm_node.vm
+        return DockerShell(node)
 
     def proxy_support(self) -> dict[str, str]:
         """The nodes that run another kube-proxy mode on purpose: the kind nodes of the IPVS

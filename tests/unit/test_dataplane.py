@@ -18,8 +18,10 @@ class Dumps:
     def __init__(self, text: str, rc: int = 0) -> None:
         self.text, self.rc = text, rc
 
-    def node_run(self, node: str, argv: Sequence[str], *, timeout: float = 60.0) -> CommandResult:
-        return CommandResult(f"node/{node}", ("docker", "exec", node, *argv), self.rc, self.text, "", 0.01)
+    host = "recorded://"
+
+    def run(self, argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None) -> CommandResult:
+        return CommandResult("node/w", ("docker", "exec", "w", *argv), self.rc, self.text, "", 0.01)
 
 
 def test_iptables_node_port_rule_is_found_by_port_only() -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -105,14 +106,22 @@ def test_curl_argv_accepts_the_bounds_and_a_timeout() -> None:
     assert argv[argv.index("--max-time") + 1] == "5"
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A shell that answers with recorded output."""
+
+    run: Callable[..., CommandResult]
+    host: str = "recorded://"
+
+
 def test_curl_batch_runs_one_process_with_a_budget() -> None:
     seen: list[tuple[list[str], float]] = []
 
-    def run(argv: Sequence[str], timeout: float) -> CommandResult:
+    def run(argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None) -> CommandResult:
         seen.append((list(argv), timeout))
         return result(recorded("curl-batch-clusterip.txt"))
 
-    batch = curl_batch(run, URL, 4)
+    batch = curl_batch(Recorded(run), URL, 4)
 
     assert len(seen) == 1
     assert seen[0] == (curl_argv(URL, 4), 4 * REQUEST_TIMEOUT + 30)
@@ -122,12 +131,12 @@ def test_curl_batch_runs_one_process_with_a_budget() -> None:
 def test_a_large_batch_is_bounded_in_time_and_a_cut_one_says_so() -> None:
     seen: list[float] = []
 
-    def run(argv: Sequence[str], timeout: float) -> CommandResult:
+    def run(argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None) -> CommandResult:
         seen.append(timeout)
         return CommandResult("pod/rec/client", tuple(argv), 124, recorded("curl-batch-clusterip.txt"),
                              "svclab: timed out after 300 s", 300.0)
 
-    batch = curl_batch(run, URL, MAX_REQUESTS)
+    batch = curl_batch(Recorded(run), URL, MAX_REQUESTS)
 
     assert seen == [BATCH_BUDGET]
     assert batch.missing == MAX_REQUESTS - 4

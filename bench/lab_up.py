@@ -80,7 +80,7 @@ def bare_kind(mode: str) -> float:
     lab.state.mkdir(parents=True, exist_ok=True)
     config = lab.state / "kind-config.yaml"
     config.write_text(kind_config(spec, hostcheck.gather().cgroup_version))
-    lab._ensure_network()
+    lab.net.ensure()
     kind = str(tools.binary("kind"))
     start = time.monotonic()
     try:
@@ -92,8 +92,7 @@ def bare_kind(mode: str) -> float:
     finally:
         subprocess.run([kind, "delete", "cluster", "--name", spec.name], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        lab._fence(False)
-        subprocess.run(["docker", "network", "rm", lab.network], check=False, stdout=subprocess.DEVNULL)
+        lab.net.remove()
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 Its Debian kernel has ip_vs, which this host's kernel lacks. It has two NICs: a tap on the
 lab's Docker bridge (the lab network, no gateway) and qemu's user network with restrict=on,
-which only carries SSH from 127.0.0.1 on the host. Commands run over SSH with paramiko.
+which only carries SSH from 127.0.0.1 on the host. Commands run over SSH (svclab/ssh.py).
 """
 
 from __future__ import annotations
@@ -13,16 +13,13 @@ import os
 import shlex
 import shutil
 import socket
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import paramiko
-
 from svclab.catalog import VM_FILES, VM_KEY
 from svclab.errors import LabError, WaitTimeout
-from svclab.result import CommandResult, run
+from svclab.result import run
+from svclab.ssh import SshShell
 from svclab.wait import wait_for
 
 MGMT_MAC = "52:54:00:5c:00:01"
@@ -49,7 +46,7 @@ class Vm:
         self.tap = f"svl{hashlib.sha256(config.name.encode()).hexdigest()[:11]}"  # 15 chars, one per node name
         self.pidfile = state / "qemu.pid"
         self.console = state / "console.log"
-        self._ssh: paramiko.SSHClient | None = None
+        self.ssh = SshShell(config.name, config.ssh_port, self.cache / VM_KEY, state / "ssh_config")
 
     @property
     def key(self) -> Path:
@@ -117,7 +114,7 @@ class Vm:
         def answers() -> bool:
             if not self.running():
                 raise LabError(f"the IPVS VM's qemu exited before SSH answered; console: {self.console_tail()}")
-            return _ssh_banner(self.config.ssh_port) and self.run(["true"], timeout=10).ok
+            return _ssh_banner(self.config.ssh_port) and self.ssh.run(["true"], timeout=10).ok
 
         wait_for(answers, what="SSH into the IPVS VM", timeout=timeout, interval=1,
                  describe=self.console_tail)
@@ -131,12 +128,12 @@ class Vm:
             f"ip addr replace {c.address}/{c.prefix} dev $nic && ip link set $nic up && "
             f"printf '127.0.0.1\\tlocalhost\\n{c.address}\\t{c.name}\\n%s\\n' {shlex.quote(lines)} > /etc/hosts"
         )
-        self.run(["sh", "-c", script]).check("configuring the IPVS VM's lab NIC")
+        self.ssh.run(["sh", "-c", script]).check("configuring the IPVS VM's lab NIC")
 
     def stop(self) -> None:
         """End qemu (the disk overlay is thrown away, so nothing in the guest is worth a
         clean shutdown), then remove the tap."""
-        self.close()
+        self.ssh.close()
         pid = self.running()
         try:
             if pid:
@@ -158,64 +155,6 @@ class Vm:
         except OSError:
             return "(no console log)"
         return "\n".join(f"    | {line}" for line in text)
-
-    # -- commands ---------------------------------------------------------------------
-    @property
-    def ssh_config(self) -> Path:
-        """An ssh_config naming the VM: `ssh -F <it> <name>` logs in (testinfra reads it too)."""
-        path = self.state / "ssh_config"
-        if not path.exists():
-            self.state.mkdir(parents=True, exist_ok=True)
-            path.write_text(
-                f"Host {self.config.name}\n  HostName 127.0.0.1\n  Port {self.config.ssh_port}\n  User root\n"
-                f"  IdentityFile {self.key}\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
-                "  LogLevel ERROR\n")
-        return path
-
-    def ssh_argv(self) -> list[str]:
-        return ["ssh", "-F", str(self.ssh_config), self.config.name]
-
-    def run(self, argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None) -> CommandResult:
-        line = shlex.join(argv)
-        shown = (*self.ssh_argv(), line)
-        start = time.monotonic()
-        try:
-            client = self._client()
-            chan = client.get_transport().open_session(timeout=10)  # type: ignore[union-attr]
-            chan.settimeout(timeout)
-            chan.exec_command(line)
-            if stdin is not None:
-                chan.sendall(stdin.encode())
-                chan.shutdown_write()
-            # stderr stays small here, so reading stdout to its end first cannot stall it
-            out = chan.makefile("rb").read().decode(errors="replace")
-            err = chan.makefile_stderr("rb").read().decode(errors="replace")
-            rc = chan.recv_exit_status()
-        except (OSError, paramiko.SSHException, EOFError) as exc:
-            self.close()
-            return CommandResult(f"node/{self.config.name}", shown, 255, "", f"svclab: ssh: {exc}",
-                                 time.monotonic() - start)
-        return CommandResult(f"node/{self.config.name}", shown, rc, out, err, time.monotonic() - start)
-
-    @property
-    def host(self) -> str:
-        """The VM as a testinfra host spec (its Shell's host)."""
-        return f"paramiko://{self.config.name}?ssh_config={self.ssh_config}"
-
-    def close(self) -> None:
-        if self._ssh is not None:
-            self._ssh.close()
-            self._ssh = None
-
-    def _client(self) -> paramiko.SSHClient:
-        transport = self._ssh.get_transport() if self._ssh else None
-        if self._ssh is None or transport is None or not transport.is_active():
-            client = paramiko.SSHClient()
-            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # 127.0.0.1, a disposable VM
-            client.connect("127.0.0.1", port=self.config.ssh_port, username="root", key_filename=str(self.key),
-                           look_for_keys=False, allow_agent=False, timeout=5, banner_timeout=10, auth_timeout=10)
-            self._ssh = client
-        return self._ssh
 
     def _tap(self, on: bool) -> None:
         exists = run(["ip", "link", "show", self.tap]).ok

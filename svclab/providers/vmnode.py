@@ -124,11 +124,11 @@ class VmNode:
             token = run(["docker", "exec", control_plane, "kubeadm", "token", "create", "--ttl", "30m"]
                         ).check("kubeadm token create").stdout.strip()
             config = join_config(self.spec, self.name, f"{control_plane}:6443", token)
-            vm.run(["sh", "-c", "cat > /kind/join.yaml"], stdin=config).check("writing the join config")
-            vm.run(["kubeadm", "join", "--config", "/kind/join.yaml"], timeout=JOIN_TIMEOUT).check(
+            vm.ssh.run(["sh", "-c", "cat > /kind/join.yaml"], stdin=config).check("writing the join config")
+            vm.ssh.run(["kubeadm", "join", "--config", "/kind/join.yaml"], timeout=JOIN_TIMEOUT).check(
                 f"kubeadm join on {self.name}")
             wait_for(lambda: self._ready(kubectl), what=f"node {self.name} Ready", timeout=400, interval=2,
-                     describe=lambda: vm.run(["journalctl", "-u", "kubelet", "-n", "15", "--no-pager"]).stdout)
+                     describe=lambda: vm.ssh.run(["journalctl", "-u", "kubelet", "-n", "15", "--no-pager"]).stdout)
 
     def _ready(self, kubectl: Kubectl) -> bool:
         """The node exists (its kubelet registered it, which follows the join) and is Ready."""
@@ -145,7 +145,7 @@ class VmNode:
 
     def wait_kube_proxy(self, kubectl: Kubectl) -> None:
         vm = self._running()
-        wait_for(lambda: vm.run(["ip", "link", "show", "kube-ipvs0"]).ok,
+        wait_for(lambda: vm.ssh.run(["ip", "link", "show", "kube-ipvs0"]).ok,
                  what=f"kube-proxy's kube-ipvs0 on {self.name}", timeout=300, interval=2,
                  describe=lambda: kubectl.run("get", "pods", "-n", "kube-system", "-o", "wide",
                                               "--field-selector", f"spec.nodeName={self.name}").stdout)
@@ -157,7 +157,7 @@ class VmNode:
             (dest / "console.log").write_bytes(vm.console.read_bytes())
         if vm.running():
             for unit in ("kubelet", "containerd"):
-                log = vm.run(["journalctl", "-u", unit, "--no-pager"], timeout=120)
+                log = vm.ssh.run(["journalctl", "-u", unit, "--no-pager"], timeout=120)
                 (dest / f"{unit}.log").write_text(log.stdout + log.stderr)
 
     def stop(self) -> None:

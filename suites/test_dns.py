@@ -23,7 +23,7 @@ def services(jig: Jig, myapp: list[Pod]) -> dict[str, str]:
     return {"clusterip": jig.get("service", "myapp-clusterip")["spec"]["clusterIP"]}
 
 
-LAB_DNS_TTL = 30  # s: `ttl 30` and `cache 30` in the lab's Corefile (fixtures/manifests/addons.yaml.j2)
+LAB_DNS_TTL = 30  # s: `ttl 30` and `cache 30` in the lab's Corefile (lab/addons/addons.yaml.j2)
 
 
 def fqdn(jig: Jig, name: str) -> str:

@@ -12,6 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
+from svclab.assets import render
 from svclab.catalog import lab_images
 from svclab.expect.traffic import answered, reaches_all
 from svclab.expect.verdict import Facts, Verdict, settle, verify
@@ -22,7 +25,6 @@ from svclab.shell import PodShell
 
 Obj = dict[str, Any]
 Tweak = Callable[[Obj], None]
-MYAPP_LABELS = {"app": "myapp", "release": "v1", "env": "test"}
 MYAPP_SELECTOR = {"app": "myapp", "release": "v1"}
 ABSENCE_FLOOR = 10.0  # s: the shortest window in which an absence counts
 
@@ -36,46 +38,23 @@ class Pod:
     labels: dict[str, str]
 
 
+def manifest(*parts: str, **values: object) -> Obj:
+    """One object from a manifest under fixtures/ (a jinja2 template, as a user would write it)."""
+    obj: Obj = yaml.safe_load(render("fixtures", *parts, images=lab_images(), **values))
+    return obj
+
+
 def myapp_deployment(replicas: int = 3) -> Obj:
     """The seeds' Deployment: myapp-deploy, 3 replicas, port `http` on 80, readiness on /hostname.html."""
-    return {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "myapp-deploy"},
-        "spec": {
-            "replicas": replicas, "selector": {"matchLabels": dict(MYAPP_SELECTOR)},
-            "template": {
-                "metadata": {"labels": dict(MYAPP_LABELS)},
-                "spec": {
-                    "terminationGracePeriodSeconds": 2,
-                    "containers": [{
-                        "name": "myapp", "image": lab_images().myapp_v1, "imagePullPolicy": "IfNotPresent",
-                        "ports": [{"name": "http", "containerPort": 80}],
-                        "readinessProbe": {"httpGet": {"path": "/hostname.html", "port": "http"},
-                                           "periodSeconds": 1, "failureThreshold": 1},
-                    }],
-                },
-            },
-        },
-    }
+    return manifest("myapp", "deployment.yaml.j2", replicas=replicas)
 
 
 def service(name: str, type_: str = "ClusterIP", port: int = 80, target: int | str = 80) -> Obj:
-    return {
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
-        "spec": {"type": type_, "selector": dict(MYAPP_SELECTOR),
-                 "ports": [{"name": "http", "port": port, "targetPort": target}]},
-    }
+    return manifest("myapp", "service.yaml.j2", name=name, type=type_, port=port, target=target)
 
 
 def probe_pod(name: str = "probe", node: str | None = None) -> Obj:
-    pod: Obj = {
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "probe", "probe": name}},
-        "spec": {"terminationGracePeriodSeconds": 0,
-                 "containers": [{"name": "probe", "image": lab_images().probe,
-                                 "imagePullPolicy": "IfNotPresent", "command": ["sleep", "infinity"]}]},
-    }
-    if node:
-        pod["spec"]["nodeSelector"] = {"kubernetes.io/hostname": node}
-    return pod
+    return manifest("probe", "pod.yaml.j2", name=name, node=node)
 
 
 class Jig:

@@ -30,7 +30,7 @@ def lab_zone_records(spec: LabSpec) -> dict[str, str]:
 def addons_manifest(spec: LabSpec) -> str:
     dns = {"domain": CLUSTER_DOMAIN, "lab_zone": LAB_ZONE, "server": dns_server(spec),
            "records": lab_zone_records(spec)}
-    return render("fixtures", "manifests", "addons.yaml.j2", images=lab_images(), dns=dns)
+    return render("lab", "addons", "addons.yaml.j2", images=lab_images(), dns=dns)
 
 
 def addons_present(kubectl: Kubectl) -> bool:

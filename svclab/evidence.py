@@ -17,12 +17,19 @@ RAW_LIMIT = 4000  # characters of raw output kept per command
 
 @dataclass
 class Store:
+    """`pending`: what the running test has recorded so far, in this process; the plugin moves it
+    into the test's report (user_properties), so that it travels with the report (to the
+    pytest-xdist controller too). `lab` and `tests`: what the reports brought, written at the end."""
+
     lab: dict[str, Any] = field(default_factory=dict)
     tests: list[dict[str, Any]] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
+    pending_lab: dict[str, Any] = field(default_factory=dict)
 
-    def take(self) -> list[dict[str, Any]]:
-        out, self.pending = self.pending, []
+    def take(self) -> dict[str, Any]:
+        """What the running test recorded: its verdicts, and lab facts noted since the last test."""
+        out = {"verdicts": self.pending, "lab": self.pending_lab}
+        self.pending, self.pending_lab = [], {}
         return out
 
 
@@ -43,12 +50,16 @@ def note(name: str, ok: bool, expected: str, observed: str, commands: list[Comma
 
 
 def note_lab(facts: dict[str, Any]) -> None:
-    STORE.lab.update(facts)
+    STORE.pending_lab.update(facts)
 
 
-def add_test(nodeid: str, outcome: str, seconds: float, message: str, properties: dict[str, Any]) -> None:
+def add_test(nodeid: str, outcome: str, seconds: float, message: str, properties: dict[str, Any],
+             carried: dict[str, Any]) -> None:
+    """One test's outcome with what its report carried (from `take()`, in whichever process ran it)."""
+    STORE.lab.update(carried.get("lab") or {})
     STORE.tests.append({"nodeid": nodeid, "outcome": outcome, "seconds": round(seconds, 3),
-                        "message": message[-RAW_LIMIT:], "verdicts": STORE.take(), "properties": properties})
+                        "message": message[-RAW_LIMIT:], "verdicts": list(carried.get("verdicts") or []),
+                        "properties": properties})
 
 
 def write(path: Path) -> Path:

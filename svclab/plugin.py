@@ -11,7 +11,7 @@ import os
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -73,6 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
         progress.uncaptured = capman.global_and_fixture_disabled
 
 
+EVIDENCE = "svclab_evidence"  # the user_properties key verdicts travel under
 SUITE_TIMEOUT = 1200  # s: pytest-timeout's bound for a lab test (its setup, a new lab, included)
 
 
@@ -84,6 +85,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if call.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance((VerdictFailed, WaitTimeout)):
         report.when = "call"
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        # the verdicts travel with the report (a new list: the item's own stays clean)
+        report.user_properties = [*report.user_properties, (EVIDENCE, evidence.STORE.take())]
     return report
 
 
@@ -96,17 +100,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.timeout(SUITE_TIMEOUT))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Keep each test's outcome with the verdicts it recorded (setup skips and errors too)."""
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        message = str(report.longrepr) if report.longrepr else ""
-        if report.skipped and isinstance(report.longrepr, tuple):
-            message = str(report.longrepr[2])
-        evidence.add_test(report.nodeid, report.outcome, report.duration, message,
-                          dict(report.user_properties))
+    """Keep each test's outcome with the verdicts its report carries (setup skips and errors
+    too). Taken out of user_properties before junitxml writes them as properties."""
+    carried = [value for key, value in report.user_properties if key == EVIDENCE]
+    if not carried:
+        return
+    report.user_properties = [(k, v) for k, v in report.user_properties if k != EVIDENCE]
+    message = str(report.longrepr) if report.longrepr else ""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        message = str(report.longrepr[2])
+    evidence.add_test(report.nodeid, report.outcome, report.duration, message, dict(report.user_properties),
+                      cast(dict[str, Any], carried[0]))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: its reports went to the controller, which writes the file
     if evidence.STORE.lab:
         where = Path(session.config.getoption("svclab_report_dir")) / "evidence.json"
         progress.say(f"evidence written to {evidence.write(where)}")

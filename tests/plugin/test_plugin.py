@@ -7,6 +7,7 @@ a lab name of its own, an empty SVCLAB_CACHE (no kind binary) and a node image n
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -294,3 +295,30 @@ def test_a_failed_verdict_in_setup_fails_the_tests_with_expected_and_observed(py
     assert text.count("node-b answers on 31682: does NOT hold") >= 2, text
     assert "node-b: NO kube-proxy pod" in text and "expected: 6 of 6 requests answered" in text
     assert "3 ready pods: not true after 1 s" in text
+
+
+# -- verdicts travel in each test's report (user_properties), not in junit.xml ---------------
+
+EVIDENCE_IN_REPORT = '''
+from svclab import evidence
+from svclab.expect.verdict import Verdict, record
+
+def test_records(record_property):
+    evidence.note_lab({"name": "recorded-lab"})
+    record_property("mine", "kept")
+    record(Verdict("a recorded verdict", True, "x", "x"))
+'''
+
+
+def test_verdicts_travel_with_the_report_and_stay_out_of_junit(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_evidence=EVIDENCE_IN_REPORT)
+    result = run(pytester, "--junitxml", "junit.xml", "-o", "junit_family=xunit1",
+                 "--svclab-report-dir", "reports")
+    result.assert_outcomes(passed=1)
+    junit = (pytester.path / "junit.xml").read_text()
+    assert "svclab_evidence" not in junit and 'name="mine"' in junit
+    doc = json.loads((pytester.path / "reports" / "evidence.json").read_text())
+    assert doc["lab"] == {"name": "recorded-lab"}
+    [test] = doc["tests"]
+    assert [v["name"] for v in test["verdicts"]] == ["a recorded verdict"]
+    assert test["properties"] == {"mine": "kept"}

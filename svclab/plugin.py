@@ -85,6 +85,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if call.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance((VerdictFailed, WaitTimeout)):
         report.when = "call"
+        report.user_properties = [*report.user_properties, ("failed_in", "setup")]  # a fixture's verdict
     if report.when == "call" or (report.when == "setup" and not report.passed):
         # the verdicts travel with the report (a new list: the item's own stays clean)
         report.user_properties = [*report.user_properties, (EVIDENCE, evidence.STORE.take())]

@@ -74,7 +74,10 @@ def find_fact(run: Pass, fact: str) -> tuple[str, str, int]:
                 for v in test.get("verdicts", []) if not v.get("ok")]
         for line in [*said, *str(test.get("message", "")).splitlines()]:
             if pattern.search(line):
-                return test["nodeid"], line.strip().removeprefix("E ").strip()[:300], len(failed)
+                who = test["nodeid"]
+                if test.get("properties", {}).get("failed_in") == "setup":
+                    who += " (in its setup: a fixture's verdict)"
+                return who, line.strip().removeprefix("E ").strip()[:300], len(failed)
     return "", "", len(failed)
 
 

@@ -41,6 +41,14 @@ def test_the_fact_may_be_in_a_failed_verdict_beyond_the_kept_tail_of_the_message
                                              "observed": "; failures: 6 (timed out 6)"}]
     expected = "http://n:31682 answers: does NOT hold; observed: ; failures: 6 (timed out 6)"
     assert find_fact(run, r"timed out")[1] == expected
+    assert find_fact(run, r"timed out")[0] == "suites/test_nodeport.py::test_a"
+
+
+def test_a_fact_from_a_fixture_says_it_came_from_the_tests_setup() -> None:
+    run = evidence(("suites/test_nodeport.py::test_api_refuses[29999]", "failed", "node port 31682: timed out"))
+    run.evidence["tests"][0]["properties"] = {"failed_in": "setup"}
+    assert find_fact(run, r"timed out")[0] == ("suites/test_nodeport.py::test_api_refuses[29999] "
+                                               "(in its setup: a fixture's verdict)")
 
 
 def test_the_lab_check_catches_a_wrong_mode() -> None:

@@ -22,10 +22,12 @@ from svclab.kubectl import Kubectl
 from svclab.probes import SETTLE_REQUESTS, Batch, curl_batch, dig_argv
 from svclab.result import CommandResult
 from svclab.shell import PodShell
+from svclab.watch import State, Watcher
 
 Obj = dict[str, Any]
 Tweak = Callable[[Obj], None]
 MYAPP_SELECTOR = {"app": "myapp", "release": "v1"}
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 ABSENCE_FLOOR = 10.0  # s: the shortest window in which an absence counts
 
 
@@ -57,6 +59,29 @@ def probe_pod(name: str = "probe", node: str | None = None) -> Obj:
     return manifest("probe", "pod.yaml.j2", name=name, node=node)
 
 
+def label_selector(selector: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in selector.items())
+
+
+def live_pods(items: list[Obj]) -> list[Pod]:
+    """The pods that are not being deleted, by name, from kubectl's or the API's JSON."""
+    out = []
+    for item in items:
+        if item["metadata"].get("deletionTimestamp"):
+            continue
+        status = item.get("status") or {}
+        conds = {c["type"]: c["status"] for c in status.get("conditions") or []}
+        out.append(Pod(item["metadata"]["name"], status.get("podIP", ""), item["spec"].get("nodeName", ""),
+                       conds.get("Ready") == "True", item["metadata"].get("labels", {})))
+    return sorted(out, key=lambda p: p.name)
+
+
+def ready_addresses(slices: list[Obj]) -> list[str]:
+    """The ready endpoint addresses in a Service's EndpointSlices (ready unset counts as ready)."""
+    return sorted(addr for s in slices for e in s.get("endpoints") or []
+                  if (e.get("conditions") or {}).get("ready", True) for addr in e.get("addresses", []))
+
+
 class Jig:
     def __init__(self, kubectl: Kubectl, namespace: str, client_node: str | None = None,
                  facts_for: Callable[[str], Facts] | None = None) -> None:
@@ -65,6 +90,7 @@ class Jig:
         self.namespace = namespace
         self.client_node = client_node  # where client pods run; None lets the scheduler choose
         self.timings: dict[str, float] = {}  # seconds the last waits took, to size absence windows
+        self.watcher = Watcher(kubectl.kubeconfig)
 
     def apply(self, obj: Obj, tweak: Tweak | None = None) -> Obj:
         obj = copy.deepcopy(obj)
@@ -86,34 +112,26 @@ class Jig:
         return self.wait_ready_pods(MYAPP_SELECTOR, replicas)
 
     def pods(self, selector: dict[str, str]) -> list[Pod]:
-        sel = ",".join(f"{k}={v}" for k, v in selector.items())
-        items = self.kubectl.get("pods", "-l", sel, namespace=self.namespace)["items"]
-        out = []
-        for item in items:
-            if item["metadata"].get("deletionTimestamp"):
-                continue
-            conds = {c["type"]: c["status"] for c in item["status"].get("conditions", [])}
-            out.append(Pod(item["metadata"]["name"], item["status"].get("podIP", ""),
-                           item["spec"].get("nodeName", ""), conds.get("Ready") == "True",
-                           item["metadata"].get("labels", {})))
-        return sorted(out, key=lambda p: p.name)
+        items = self.kubectl.get("pods", "-l", label_selector(selector), namespace=self.namespace)["items"]
+        return live_pods(items)
 
     def wait_ready_pods(self, selector: dict[str, str], count: int, timeout: float = 120) -> list[Pod]:
-        """Wait for exactly `count` ready pods; giving up fails the test with what was seen."""
-        found: list[list[Pod]] = [[]]
+        """Wait (a watch on the pods) for exactly `count` ready pods; giving up fails the test with
+        what was seen and the kubectl line that shows it."""
+        def done(state: State) -> bool:
+            pods = live_pods(list(state.values()))
+            return len(pods) == count and all(p.ready for p in pods)
 
-        def observe() -> Verdict:
-            pods = found[0] = self.pods(selector)
-            ready = [p for p in pods if p.ready]
-            return Verdict(f"{count} ready pods with {selector}", len(pods) == count and len(ready) == count,
-                           f"{count} pods, all ready", f"{len(pods)} pods, {len(ready)} ready: "
-                           + ", ".join(f"{p.name} on {p.node or '?'} {'ready' if p.ready else 'NOT ready'}"
-                                       for p in pods))
-
-        verdict, seconds = settle(observe, timeout=timeout, interval=1)
-        verify(verdict, lambda: self.events(selector))
+        state, seconds, ok = self.watcher.pods(self.namespace, label_selector(selector), done, timeout)
+        pods = live_pods(list(state.values()))
+        shown = self.run("get", "pods", "-l", label_selector(selector), "-o", "wide")
+        listed = ", ".join(f"{p.name} on {p.node or '?'} {'ready' if p.ready else 'NOT ready'}" for p in pods)
+        verdict = Verdict(f"{count} ready pods with {selector}", ok, f"{count} pods, all ready",
+                          f"{len(pods)} pods, {sum(p.ready for p in pods)} ready: {listed}", (shown,))
+        verify(verdict if ok else verdict.noted(f"still not so after watching {timeout:.0f} s"),
+               lambda: self.events(selector))
         self.timings["pods"] = seconds
-        return found[0]
+        return pods
 
     def events(self, selector: dict[str, str]) -> str:
         """The namespace's recent warning events: why pods do not start or get ready."""
@@ -149,24 +167,22 @@ class Jig:
 
     def endpoints(self, name: str) -> list[str]:
         """Ready endpoint addresses of a Service, from its EndpointSlices."""
-        slices = self.kubectl.get("endpointslices", "-l", f"kubernetes.io/service-name={name}",
+        slices = self.kubectl.get("endpointslices", "-l", f"{SERVICE_NAME_LABEL}={name}",
                                   namespace=self.namespace)["items"]
-        return sorted(
-            addr for s in slices for e in s.get("endpoints") or []
-            if (e.get("conditions") or {}).get("ready", True) for addr in e.get("addresses", [])
-        )
+        return ready_addresses(slices)
 
     def wait_endpoints(self, name: str, ips: list[str], timeout: float = 60, facts: Facts | None = None) -> list[str]:
-        """Wait until the Service's ready endpoints are exactly `ips`; giving up fails the test."""
+        """Wait (a watch on the EndpointSlices) until the Service's ready endpoints are exactly
+        `ips`; giving up fails the test."""
         want = sorted(ips)
-
-        def observe() -> Verdict:
-            now = self.endpoints(name)
-            return Verdict(f"Service {name}'s ready endpoints", now == want, str(want), str(now),
-                           data={"endpoints": now})
-
-        verdict, seconds = settle(observe, timeout=timeout)
-        verify(verdict, facts)
+        state, seconds, ok = self.watcher.endpoint_slices(
+            self.namespace, f"{SERVICE_NAME_LABEL}={name}", lambda st: ready_addresses(list(st.values())) == want,
+            timeout)
+        now = ready_addresses(list(state.values()))
+        shown = self.run("get", "endpointslices", "-l", f"{SERVICE_NAME_LABEL}={name}", "-o", "wide")
+        verdict = Verdict(f"Service {name}'s ready endpoints", ok, str(want), str(now), (shown,),
+                          data={"endpoints": now})
+        verify(verdict if ok else verdict.noted(f"still not so after watching {timeout:.0f} s"), facts)
         self.timings["endpoints"] = seconds
         return want
 

@@ -10,9 +10,9 @@ import argparse
 import time
 from pathlib import Path
 
-from svclab import tools
-from svclab.jig import Jig
-from svclab.kubectl import Kubectl
+from svclab.core import tools
+from svclab.core.kubectl import Kubectl
+from svclab.harness.jig import Jig
 
 
 def main() -> None:

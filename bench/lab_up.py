@@ -17,11 +17,12 @@ import threading
 import time
 from pathlib import Path
 
-from svclab import hostcheck, tools
-from svclab.jig import Jig
-from svclab.kubectl import Kubectl
-from svclab.providers.kind import KindLab, kind_config
-from svclab.spec import from_settings
+from svclab.core import tools
+from svclab.core.kubectl import Kubectl
+from svclab.core.spec import from_settings
+from svclab.harness.jig import Jig
+from svclab.labs import hostcheck
+from svclab.labs.kind import KindLab, kind_config
 
 
 def lab_memory(name: str) -> int:

@@ -1,4 +1,4 @@
-"""Benchmark: the power of svclab.spread.randomness() for 3 pods, by sample size.
+"""Benchmark: the power of svclab.expect.spread.randomness() for 3 pods, by sample size.
 
     python bench/power.py [--trials N] [--out docs/randomness.md]
 
@@ -33,7 +33,7 @@ import numpy as np
 from scipy.special import gammaln
 from scipy.stats import binom, chi2, ncx2
 
-from svclab.spread import FALSE_FAILURE, RANDOM_SAMPLE, randomness, repeats_p
+from svclab.expect.spread import FALSE_FAILURE, RANDOM_SAMPLE, randomness, repeats_p
 
 PODS = ("a", "b", "c")
 K = len(PODS)
@@ -186,7 +186,7 @@ def page(rows: list[dict[str, Any]], fine: list[dict[str, Any]], args: argparse.
         "## What the check is",
         "",
         "Under kube-proxy's iptables and nftables modes every new connection picks a backend uniformly",
-        "at random, independently of earlier picks. `svclab.spread.randomness(sequence, pods)` takes the",
+        "at random, independently of earlier picks. `svclab.expect.spread.randomness(sequence, pods)` takes the",
         "pod that answered each request, in order, and runs two tests:",
         "",
         "- **chi-square** (Pearson, against equal shares) on the per-pod counts: rejects **skew**, some",
@@ -210,7 +210,7 @@ def page(rows: list[dict[str, Any]], fine: list[dict[str, Any]], args: argparse.
         "",
         "## Sample size",
         "",
-        f"`RANDOM_SAMPLE = {RANDOM_SAMPLE}` in `svclab/spread.py`. Rule: the smallest multiple of 100 whose",
+        f"`RANDOM_SAMPLE = {RANDOM_SAMPLE}` in `svclab/expect/spread.py`. Rule: the smallest multiple of 100 whose",
         f"power is at least {POWER} against each of a rotation, shares 1/3-2/9-4/9 and shares 40/30/30",
         "(3 pods), where the power must be assured, not just estimated: exact for the rotation; for",
         "shares, either the exact power of the chi-square test alone (the combined check fails at",

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from svclab.expect import holds, one_pod, reaches_all, refuted, settle, verify
-from svclab.fixtures import Jig, LiveLab, Pod, Probe
+from svclab.plugin.fixtures import Jig, LiveLab, Pod, Probe
 
 REQUESTS = 60
 

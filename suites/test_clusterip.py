@@ -20,7 +20,7 @@ from svclab.expect import (
     verify,
     verify_all,
 )
-from svclab.fixtures import MYAPP_SELECTOR, SETTLE_REQUESTS, Batch, Jig, LiveLab, Pod, Probe
+from svclab.plugin.fixtures import MYAPP_SELECTOR, SETTLE_REQUESTS, Batch, Jig, LiveLab, Pod, Probe
 
 REQUESTS = 300  # rr: 100 full cycles
 

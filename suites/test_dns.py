@@ -10,7 +10,7 @@ import pytest
 
 from svclab.expect import Verdict, dns_answer, dns_status, holds, refuted, settle, verify
 from svclab.expect.dns import read_dig
-from svclab.fixtures import LAB_ZONE, Jig, LiveLab, Pod, Probe, dns_server
+from svclab.plugin.fixtures import LAB_ZONE, Jig, LiveLab, Pod, Probe, dns_server
 
 
 @pytest.fixture(scope="module")

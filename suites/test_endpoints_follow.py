@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from svclab.expect import Verdict, holds, refuted, settle, verify
-from svclab.fixtures import MYAPP_SELECTOR, Jig, Pod, Probe
+from svclab.plugin.fixtures import MYAPP_SELECTOR, Jig, Pod, Probe
 
 FOLLOW_TIMEOUT = 60.0
 

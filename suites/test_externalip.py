@@ -7,7 +7,7 @@ import pytest
 
 from svclab.expect import entries_present, ipvs_virtual_server, reaches_all, refuted, settle, verify, verify_all
 from svclab.expect.traffic import answered, unanswered
-from svclab.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, curl_batch, service_entries
+from svclab.plugin.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, curl_batch, service_entries
 
 REQUESTS = 90
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from svclab.expect import Verdict, answered, ipvs_virtual_server, reaches_all, refuted, settle, verify
-from svclab.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, curl_batch, metallb
+from svclab.plugin.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, curl_batch, metallb
 
 REQUESTS = 90
 

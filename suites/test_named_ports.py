@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from svclab.expect import holds, reaches_all, refused_share, verify
-from svclab.fixtures import Jig, Pod, Probe, myapp_deployment
+from svclab.plugin.fixtures import Jig, Pod, Probe, myapp_deployment
 
 REQUESTS = 90
 LABELS = {"app": "named", "release": "v1"}

@@ -9,7 +9,7 @@ import pytest
 from svclab.expect import Verdict, entries_present, holds, reaches_all, refuted, verify, verify_all
 from svclab.expect.traffic import answered
 from svclab.expect.verdict import settle
-from svclab.fixtures import (
+from svclab.plugin.fixtures import (
     NODE_PORT_RANGE,
     SETTLE_REQUESTS,
     Client,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from svclab.expect import holds, reaches_all, refuted, verify
-from svclab.fixtures import CommandResult, Jig, LiveLab, LocalShell, Pod, curl_batch
+from svclab.plugin.fixtures import CommandResult, Jig, LiveLab, LocalShell, Pod, curl_batch
 
 START_TIMEOUT = 30.0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from svclab.expect import holds, reaches_all, refuted, verify
-from svclab.fixtures import Jig, Pod, Probe
+from svclab.plugin.fixtures import Jig, Pod, Probe
 
 REQUESTS = 60
 

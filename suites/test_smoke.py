@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from svclab.expect import holds, verify, verify_all
-from svclab.fixtures import Client, LiveLab, Pod, in_force, lab_images
+from svclab.plugin.fixtures import Client, LiveLab, Pod, in_force, lab_images
 
 
 def test_lab_has_the_requested_ready_nodes(lab: LiveLab) -> None:

@@ -14,9 +14,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from svclab import hostcheck, progress, report, tools
-from svclab.assets import repo_root
-from svclab.spec import PROXY_MODES, LabSpec
+from svclab import report
+from svclab.core import progress, tools
+from svclab.core.assets import repo_root
+from svclab.core.spec import PROXY_MODES, LabSpec
+from svclab.labs import hostcheck
 
 
 @dataclass
@@ -44,7 +46,7 @@ def junit_counts(path: Path) -> tuple[dict[str, int], list[str]]:
 
 
 def run_mode(mode: str, reports: Path, extra: list[str]) -> ModeRun:
-    from svclab.providers.kind import host_problems
+    from svclab.labs.kind import host_problems
 
     spec = LabSpec(name=f"svclab-{mode}", proxy_mode=mode)
     problems, _ = host_problems(spec, hostcheck.gather(), tools.state_dir(spec.name, create=False))

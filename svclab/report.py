@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from svclab.errors import SvclabError
+from svclab.core.errors import SvclabError
 
 FORMAT = "svclab-evidence/1"
 BEHAVIOURS = {

@@ -13,11 +13,11 @@ from typing import Any
 
 import yaml
 
+from svclab.core.result import CommandResult
+from svclab.core.wait import wait_for
 from svclab.expect import Verdict, holds
-from svclab.live import LiveLab
-from svclab.proxymode import in_force, ipvs_scheduler, set_ipvs_scheduler
-from svclab.result import CommandResult
-from svclab.wait import wait_for
+from svclab.harness.live import LiveLab
+from svclab.observe.proxymode import in_force, ipvs_scheduler, set_ipvs_scheduler
 
 State = dict[str, str]
 KCM_MANIFEST = "/etc/kubernetes/manifests/kube-controller-manager.yaml"

@@ -8,10 +8,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from svclab.core.spec import PROXY_MODES
 from svclab.drill import actions as act
 from svclab.expect import Verdict
-from svclab.live import LiveLab
-from svclab.spec import PROXY_MODES
+from svclab.harness.live import LiveLab
 
 Step = Callable[[LiveLab, dict[str, str]], None]  # the dict keeps what restore needs (the target, originals)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from svclab import progress
+from svclab.core import progress
+from svclab.core.errors import SvclabError
+from svclab.core.spec import PROXY_MODES, LabSpec, parse_lab, validate
 from svclab.drill.catalogue import by_name, describe
 from svclab.drill.runner import Outcome, drill_once, pytest_run, write
-from svclab.errors import SvclabError
-from svclab.live import open_lab
-from svclab.providers import make_lab
-from svclab.spec import PROXY_MODES, LabSpec, parse_lab, validate
+from svclab.harness.live import open_lab
+from svclab.labs import make_lab
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

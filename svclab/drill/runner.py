@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from svclab import progress
-from svclab.assets import repo_root
+from svclab.core import progress
+from svclab.core.assets import repo_root
+from svclab.core.spec import LabSpec
 from svclab.drill.catalogue import Drill
 from svclab.expect.verdict import settle
-from svclab.live import LiveLab
-from svclab.spec import LabSpec
+from svclab.harness.live import LiveLab
 
 DRILL_TEST_TIMEOUT = 420  # s per test while a drill is on: a broken lab makes waits give up, not hang
 

@@ -3,9 +3,9 @@
 from svclab.expect.dataplane import entries_present, ipvs_virtual_server
 from svclab.expect.dns import dns_answer, dns_status
 from svclab.expect.randomness import random_choice
+from svclab.expect.spread import RANDOM_SAMPLE
 from svclab.expect.traffic import answered, one_pod, reaches_all, refused_share, round_robin, unanswered
 from svclab.expect.verdict import Verdict, VerdictFailed, holds, refuted, settle, verify, verify_all
-from svclab.spread import RANDOM_SAMPLE
 
 __all__ = [
            "RANDOM_SAMPLE",

@@ -1,11 +1,11 @@
-"""Expectations on what the nodes' data planes hold (read by svclab.dataplane)."""
+"""Expectations on what the nodes' data planes hold (read by svclab.observe.dataplane)."""
 
 from __future__ import annotations
 
-from svclab.dataplane import Entries
+from svclab.core.result import CommandResult
 from svclab.expect.verdict import Verdict
-from svclab.parsers import find_virtual, parse_ipvsadm
-from svclab.result import CommandResult
+from svclab.observe.dataplane import Entries
+from svclab.observe.parsers import find_virtual, parse_ipvsadm
 
 
 def entries_present(found: Entries, want: bool = True) -> Verdict:

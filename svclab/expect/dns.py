@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from svclab.core.result import CommandResult
 from svclab.expect.verdict import Verdict
-from svclab.parsers import DigResult, parse_dig
-from svclab.result import CommandResult
+from svclab.observe.parsers import DigResult, parse_dig
 
 # dig's exit codes (dig(1)): 9 means no reply came back at all
 DIG_EXITS = {1: "usage error", 8: "could not open the batch file", 9: "no reply from the server",

@@ -1,14 +1,14 @@
 """Random choice (kube-proxy's iptables and nftables modes): the statistics are in
-svclab.spread; this turns them into a verdict on a whole, failure-free sample."""
+svclab.expect.spread; this turns them into a verdict on a whole, failure-free sample."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from svclab.expect.spread import FALSE_FAILURE, RANDOM_SAMPLE, randomness
 from svclab.expect.traffic import _data, _observed
 from svclab.expect.verdict import Verdict
-from svclab.probes import Batch
-from svclab.spread import FALSE_FAILURE, RANDOM_SAMPLE, randomness
+from svclab.observe.probes import Batch
 
 
 def random_choice(batch: Batch, pods: Sequence[str], false_failure: float = FALSE_FAILURE) -> Verdict:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 
 from svclab.expect.verdict import Verdict
-from svclab.probes import Batch
+from svclab.observe.probes import Batch
 
 FALSE_PASS = 0.001  # the most a wrong behaviour may pass by luck, where a check is statistical
 

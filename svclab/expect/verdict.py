@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from svclab import evidence
-from svclab.errors import WaitTimeout
-from svclab.result import CommandResult
-from svclab.wait import wait_for
+from svclab.core.errors import WaitTimeout
+from svclab.core.result import CommandResult
+from svclab.core.wait import wait_for
+from svclab.expect import evidence
 
 Facts = Callable[[], str]
 

@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from svclab.assets import repo_root
-from svclab.errors import SvclabError, WaitTimeout
-from svclab.wait import wait_for
+from svclab.core.assets import repo_root
+from svclab.core.errors import SvclabError, WaitTimeout
+from svclab.core.wait import wait_for
 
 LOG_TAIL = 25
 

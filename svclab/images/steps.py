@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from svclab.catalog import PINS, VM_FILES, VM_KEY, Pins, lab_images, tag, vm_node_images
+from svclab.core.catalog import PINS, VM_FILES, VM_KEY, Pins, lab_images, tag, vm_node_images
 from svclab.images.factory import Ctx, Step, containerd_container, docker_build
 from svclab.images.vmdisk import DISK_SIZE, build_vm_image, make_vm_disk
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from svclab.catalog import VM_KEY, lab_images, vm_node_images
+from svclab.core.catalog import VM_KEY, lab_images, vm_node_images
 from svclab.images.factory import Ctx, containerd_container, docker_build
 
 VM_DIR = "vm"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from svclab import hostcheck
 from svclab.cli import ModeRun, junit_counts, summary
+from svclab.labs import hostcheck
 from svclab.plugin import _marker_modes
 
 LAB_NAME = "svclab-pytester-never"
@@ -257,7 +257,7 @@ def test_junit_counts_and_summary(tmp_path: Path) -> None:
 
 VERDICT_IN_SETUP = '''
 import pytest
-from svclab.errors import WaitTimeout
+from svclab.core.errors import WaitTimeout
 from svclab.expect import Verdict, verify
 
 @pytest.fixture(scope="module")
@@ -300,7 +300,7 @@ def test_a_failed_verdict_in_setup_fails_the_tests_with_expected_and_observed(py
 # -- verdicts travel in each test's report (user_properties), not in junit.xml ---------------
 
 EVIDENCE_IN_REPORT = '''
-from svclab import evidence
+from svclab.expect import evidence
 from svclab.expect.verdict import Verdict, record
 
 def test_records(record_property):

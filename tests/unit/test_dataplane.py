@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from svclab.dataplane import nft_elements, nodeport_entries, service_entries
+from svclab.core.result import CommandResult
 from svclab.expect import entries_present
-from svclab.result import CommandResult
+from svclab.observe.dataplane import nft_elements, nodeport_entries, service_entries
 
 RECORDED = Path(__file__).parent.parent / "recorded"
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
+from svclab.core.result import CommandResult
 from svclab.expect import (
     Verdict,
     VerdictFailed,
@@ -23,10 +24,9 @@ from svclab.expect import (
     verify,
     verify_all,
 )
+from svclab.expect.spread import RANDOM_SAMPLE
 from svclab.expect.traffic import one_pod_minimum
-from svclab.probes import MARK, Batch, curl_argv, parse_batch
-from svclab.result import CommandResult
-from svclab.spread import RANDOM_SAMPLE
+from svclab.observe.probes import MARK, Batch, curl_argv, parse_batch
 
 URL = "http://10.96.100.1/"
 PODS = ("myapp-a", "myapp-b", "myapp-c")

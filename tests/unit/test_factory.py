@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from svclab.assets import repo_root
-from svclab.catalog import PINS, lab_images
+from svclab.core.assets import repo_root
+from svclab.core.catalog import PINS, lab_images
 from svclab.images.factory import BuildError, Ctx, Step, hash_inputs, order, step_key
 from svclab.images.steps import all_steps, k8s_ldflags
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from svclab.errors import HostError
-from svclab.hostcheck import DockerFacts, HostFacts, check, gather, require, warnings
-from svclab.result import CommandResult
+from svclab.core.errors import HostError
+from svclab.core.result import CommandResult
+from svclab.labs.hostcheck import DockerFacts, HostFacts, check, gather, require, warnings
 
 RECORDED = Path(__file__).resolve().parent.parent / "recorded" / "host"
 KERNEL = "6.18.44-fc-v657"

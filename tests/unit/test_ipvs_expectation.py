@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from svclab.core.result import CommandResult
 from svclab.expect import ipvs_virtual_server
-from svclab.result import CommandResult
 
 SEEDS = Path(__file__).parent.parent / "recorded" / "seeds"
 PODS = ["10.244.2.115", "10.244.2.116", "10.244.4.105"]
@@ -44,7 +44,7 @@ VM = Path(__file__).parent.parent / "recorded" / "lab" / "ipvs-vm"
 def test_the_ipvs_vm_lists_the_kubernetes_service_and_a_draining_real_server() -> None:
     """Recorded in the IPVS VM node of a lab on this machine, during the named-ports suite:
     the pod that stopped being an endpoint stays listed with weight 0 while it drains."""
-    from svclab.parsers import find_virtual, parse_ipvsadm
+    from svclab.observe.parsers import find_virtual, parse_ipvsadm
 
     services = parse_ipvsadm((VM / "ipvsadm-Ln.txt").read_text())
     api = find_virtual(services, "10.96.0.1", 443)

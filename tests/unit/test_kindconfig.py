@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from svclab.assets import repo_root
-from svclab.catalog import lab_images
-from svclab.providers.addons import LAB_ZONE, addons_manifest, dns_server
-from svclab.providers.kind import kind_config, kubelet_settings
-from svclab.spec import LabSpec
+from svclab.core.assets import repo_root
+from svclab.core.catalog import lab_images
+from svclab.core.spec import LabSpec
+from svclab.labs.addons import LAB_ZONE, addons_manifest, dns_server
+from svclab.labs.kind import kind_config, kubelet_settings
 
 SPEC = LabSpec()
 

@@ -7,9 +7,9 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SUITE_MAY_IMPORT = ("svclab.fixtures", "svclab.expect")
+SUITE_MAY_IMPORT = ("svclab.plugin.fixtures", "svclab.expect")
 # the pytest glue and the build tooling; everything else under svclab/ is runtime
-NOT_RUNTIME = ("plugin.py", "fixtures.py", "images/")
+NOT_RUNTIME = ("plugin/", "images/")
 
 
 def svclab_imports(path: Path) -> list[str]:
@@ -32,6 +32,5 @@ def test_runtime_imports_neither_pytest_nor_the_image_factory() -> None:
     runtime = [p for p in (ROOT / "svclab").rglob("*.py")
                if not str(p.relative_to(ROOT / "svclab")).startswith(NOT_RUNTIME)]
     wrong = {f"{p.relative_to(ROOT)}: {m}" for p in runtime for m in svclab_imports(p)
-             if m == "pytest" or m.startswith(("pytest.", "_pytest", "svclab.images", "svclab.plugin",
-                                              "svclab.fixtures"))}
+             if m == "pytest" or m.startswith(("pytest.", "_pytest", "svclab.images", "svclab.plugin"))}
     assert not wrong, f"runtime modules import pytest or build tooling: {sorted(wrong)}"

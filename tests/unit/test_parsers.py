@@ -1,4 +1,4 @@
-"""svclab.parsers on the outputs recorded from the seed documents, plus small edge cases."""
+"""svclab.observe.parsers on the outputs recorded from the seed documents, plus small edge cases."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from svclab.parsers import (
+from svclab.observe.parsers import (
     DnsRecord,
     Listener,
     PortSpec,

@@ -1,4 +1,4 @@
-"""svclab.probes and parse_dig on outputs recorded from the live lab (tests/recorded/lab)."""
+"""svclab.observe.probes and parse_dig on outputs recorded from the live lab (tests/recorded/lab)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from svclab.parsers import DnsRecord, parse_dig
-from svclab.probes import (
+from svclab.core.result import CommandResult
+from svclab.observe.parsers import DnsRecord, parse_dig
+from svclab.observe.probes import (
     BATCH_BUDGET,
     MARK,
     MAX_REQUESTS,
@@ -21,7 +22,6 @@ from svclab.probes import (
     parse_batch,
     requested_by,
 )
-from svclab.result import CommandResult
 
 LAB = Path(__file__).parent.parent / "recorded" / "lab"
 CLUSTER_IP = "10.102.230.184"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from svclab.proxymode import InForce
+from svclab.observe.proxymode import InForce
 
 IPVS_LAB_ON_THIS_HOST = {"svclab-control-plane": "iptables", "svclab-worker": "iptables", "svclab-vm": "ipvs"}
 

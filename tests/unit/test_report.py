@@ -1,5 +1,5 @@
 """svclab.report: the Markdown summary, the HTML page and the changes between two runs,
-from a small evidence document shaped like the one svclab.evidence writes."""
+from a small evidence document shaped like the one svclab.expect.evidence writes."""
 
 from __future__ import annotations
 

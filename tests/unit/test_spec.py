@@ -1,4 +1,4 @@
-"""svclab.spec: the defaults, coercion of ini/env strings, and one plain sentence per mistake."""
+"""svclab.core.spec: the defaults, coercion of ini/env strings, and one plain sentence per mistake."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from svclab.errors import SpecError
-from svclab.spec import LabSpec, from_settings, parse_lab, validate
+from svclab.core.errors import SpecError
+from svclab.core.spec import LabSpec, from_settings, parse_lab, validate
 
 
 def spec_error(**settings: object) -> str:

@@ -1,4 +1,4 @@
-"""svclab.spread: the chi-square and repeats tests against closed forms, and randomness() on
+"""svclab.expect.spread: the chi-square and repeats tests against closed forms, and randomness() on
 rotations, skewed, sticky and truly random sequences."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import random
 import pytest
 from scipy.stats import binom
 
-from svclab.spread import (
+from svclab.expect.spread import (
     FALSE_FAILURE,
     RANDOM_SAMPLE,
     chi_square_p,

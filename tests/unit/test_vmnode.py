@@ -11,10 +11,10 @@ from pathlib import Path
 
 import yaml
 
-from svclab.assets import repo_root
-from svclab.providers.vmnode import VM_LABEL, join_config, support_configmap, support_daemonset, vm_address
-from svclab.spec import LabSpec
-from svclab.vm import LAB_MAC, MGMT_MAC, Vm, VmConfig
+from svclab.core.assets import repo_root
+from svclab.core.spec import LabSpec
+from svclab.labs.vm import LAB_MAC, MGMT_MAC, Vm, VmConfig
+from svclab.labs.vmnode import VM_LABEL, join_config, support_configmap, support_daemonset, vm_address
 
 RECORDED = Path(__file__).parent.parent / "recorded" / "lab" / "ipvs-vm"
 

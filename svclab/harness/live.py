@@ -1,0 +1,141 @@
+"""The running lab as tests and drills use it: its spec, provider, kubectl, nodes and the
+kube-proxy mode in force. No pytest here: the fixtures and `svclab drill` both open it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from svclab.core import progress
+from svclab.core.errors import SvclabError
+from svclab.core.kubectl import Kubectl
+from svclab.core.result import CommandResult
+from svclab.core.shell import Shell
+from svclab.core.spec import LabSpec
+from svclab.core.wait import wait_for
+from svclab.labs import Lab, Node, NodeShells
+from svclab.observe.proxymode import InForce, in_force
+
+Client = Shell  # a place requests are sent from (the probe pod, the client outside the cluster)
+
+
+@dataclass(frozen=True)
+class LiveLab:
+    """What a test may use of the running lab."""
+
+    spec: LabSpec
+    provider: Lab
+    kubectl: Kubectl
+    nodes: tuple[Node, ...]
+    proxy: InForce
+    server: dict[str, str]  # the API server's version in force (`kubectl version`), never the pin
+
+    @property
+    def server_minor(self) -> int:
+        return int("".join(c for c in self.server.get("minor", "0") if c.isdigit()) or 0)
+
+    def node_shells(self) -> dict[str, Shell]:
+        """Every node's shell; {} when the provider gives none (an existing cluster)."""
+        if not isinstance(self.provider, NodeShells):
+            return {}
+        return {n.name: self.provider.node_shell(n.name) for n in self.nodes}
+
+    def on(self, node: str) -> Shell:
+        """The node's shell; an error when the provider gives none (tests skip before asking)."""
+        if not isinstance(self.provider, NodeShells):
+            raise SvclabError(f"the {self.spec.provider} provider gives no node shell")
+        return self.provider.node_shell(node)
+
+    @property
+    def mode(self) -> str:
+        return self.proxy.configured
+
+    @property
+    def dataplane(self) -> tuple[Node, ...]:
+        """The nodes where the requested proxy mode is in force (all of them, unless the lab
+        mixes modes: the IPVS lab on a host without ip_vs has one IPVS node, in a VM)."""
+        if not self.proxy.observed:  # no node shell: nothing is known per node
+            return self.nodes
+        names = set(self.proxy.dataplane())  # never empty: the lab fixture checked mismatch()
+        return tuple(n for n in self.nodes if n.name in names)
+
+    @property
+    def client_node(self) -> str | None:
+        """Where client pods run: on a data-plane node when the lab mixes modes, so that
+        every request goes through the requested mode; else wherever the scheduler likes."""
+        return self.dataplane[0].name if self.proxy.support else None
+
+    def mode_on(self, node: str) -> str:
+        return self.proxy.observed.get(node, self.mode)
+
+    def on_dataplane(self, argv: list[str]) -> dict[str, CommandResult]:
+        """Run argv on every node where the requested mode is in force."""
+        return {n.name: self.on(n.name).run(argv) for n in self.dataplane}
+
+
+def read_nodes(kubectl: Kubectl) -> tuple[Node, ...]:
+    out = []
+    for item in kubectl.get("nodes")["items"]:
+        labels = item["metadata"].get("labels", {})
+        role = "control-plane" if "node-role.kubernetes.io/control-plane" in labels else "worker"
+        ip = next((a["address"] for a in item["status"]["addresses"] if a["type"] == "InternalIP"), "")
+        out.append(Node(item["metadata"]["name"], role, ip))
+    return tuple(sorted(out, key=lambda n: n.name))
+
+
+def server_version(kubectl: Kubectl) -> dict[str, str]:
+    version = kubectl.run("version", "-o", "json")
+    found = json.loads(version.stdout).get("serverVersion", {}) if version.stdout.strip() else {}
+    return {k: str(v) for k, v in found.items()}
+
+
+def lab_facts(live: LiveLab) -> dict[str, Any]:
+    """What a reader of the report needs to know about the lab that produced it."""
+    server = live.server
+    shells = live.node_shells()
+    kernel = shells[live.dataplane[0].name].run(["uname", "-r"]).stdout.strip() if shells else ""
+    return {
+        "provider": live.spec.provider, "name": live.spec.name,
+        "kubernetes": server.get("gitVersion", ""), "node_image": live.spec.image,
+        "proxy_mode_requested": live.proxy.requested, "proxy_mode_configured": live.proxy.configured,
+        "proxy_mode_observed": live.proxy.observed, "proxy_mode_support": live.proxy.support,
+        "dataplane_nodes": [n.name for n in live.dataplane], "ipvs_scheduler": live.spec.ipvs_scheduler,
+        "kernel": kernel, "cni": "labnet (bridge, host-local, portmap + node routes)",
+        "pod_subnet": live.spec.pod_subnet, "service_subnet": live.spec.service_subnet,
+        "nodes": [{"name": n.name, "role": n.role, "address": n.address} for n in live.nodes],
+        "reused": live.provider.reused,
+    }
+
+
+def _settled(requested: str, kubectl: Kubectl, shells: dict[str, Shell], support: dict[str, str]) -> InForce | None:
+    found = in_force(requested, kubectl, shells, support)
+    return None if "none" in found.observed.values() else found
+
+
+def _kubectl_binary() -> Path:
+    from svclab.core import tools
+
+    return tools.binary("kubectl")
+
+
+def open_lab(spec: LabSpec, provider: Lab) -> LiveLab:
+    """The lab behind an up provider, once kube-proxy's rules are on every node; a mode that is
+    not the one asked for is an error (svclab never falls back silently)."""
+    kubectl = Kubectl(provider.kubeconfig, _kubectl_binary())
+    nodes = read_nodes(kubectl)
+    shells = {n.name: provider.node_shell(n.name) for n in nodes} if isinstance(provider, NodeShells) else {}
+    support = provider.proxy_support() if hasattr(provider, "proxy_support") else {}
+    proxy = wait_for(lambda: _settled(spec.proxy_mode, kubectl, shells, support),
+                     what="kube-proxy's rules on every node", timeout=120, interval=1)
+    live = LiveLab(spec, provider, kubectl, nodes, proxy, server_version(kubectl))
+    wrong = proxy.mismatch()
+    if wrong:
+        raise SvclabError(wrong + " svclab never falls back silently.")
+    progress.say(f"proxy mode in force: {proxy.configured} (nodes: {proxy.observed})")
+    if proxy.support:
+        progress.say(f"requests to Service addresses go through {', '.join(proxy.dataplane())} "
+                     f"({proxy.requested}); the other nodes run {', '.join(sorted(set(proxy.support.values())))} "
+                     "because this host's kernel cannot run the requested mode")
+    return live

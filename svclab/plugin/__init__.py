@@ -1,0 +1,175 @@
+"""pytest glue: options with ini keys and environment variables, markers, early checks.
+
+Settings are read in this order: command line, environment (SVCLAB_*), ini file,
+default. A spec mistake or a host that cannot run the lab ends the run with one
+sentence before anything is provisioned.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Any, cast
+
+import pytest
+
+from svclab.core import progress
+from svclab.core.errors import SvclabError, WaitTimeout
+from svclab.core.spec import PROXY_MODES, from_settings
+from svclab.expect import evidence
+from svclab.expect.verdict import VerdictFailed
+from svclab.plugin import fixtures
+from svclab.plugin.fixtures import SPEC_KEY, LiveLab
+
+# option dest -> (flag, spec field, help, default)
+OPTIONS: dict[str, tuple[str, str, str, str]] = {
+    "lab": ("--lab", "lab", "lab provider spec: kind, kind:NAME or existing:KUBECONFIG", "kind"),
+    "proxy_mode": ("--proxy-mode", "proxy_mode", f"kube-proxy mode: {', '.join(PROXY_MODES)}", "ipvs"),
+    "lab_image": ("--lab-image", "node_image", "node image (default: svclab.local/node:<k8s>)", ""),
+    "lab_nodes": ("--lab-nodes", "nodes", "number of nodes, the first is the control plane", "3"),
+    "ipvs_scheduler": ("--ipvs-scheduler", "ipvs_scheduler", "IPVS scheduler", "rr"),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("svclab", "svclab lab")
+    for dest, (flag, _, help_text, default) in OPTIONS.items():
+        group.addoption(flag, dest=dest, default=None,
+                        help=f"{help_text} (ini svclab_{dest}, env SVCLAB_{dest.upper()})")
+        parser.addini(f"svclab_{dest}", help_text, default=default)
+    group.addoption("--keep-lab", dest="keep_lab", action="store_true", default=None,
+                    help="keep the lab after the run; the next run reuses it "
+                         "(ini svclab_keep_lab, env SVCLAB_KEEP_LAB)")
+    parser.addini("svclab_keep_lab", "keep the lab after the run", type="bool", default=False)
+    group.addoption("--svclab-report-dir", dest="svclab_report_dir", default="reports",
+                    help="where lab logs and reports are written (default: reports)")
+
+
+def setting(config: pytest.Config, dest: str) -> Any:
+    value = config.getoption(dest)
+    if value is None:
+        value = os.environ.get(f"SVCLAB_{dest.upper()}") or config.getini(f"svclab_{dest}")
+    return value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requires_proxy_mode(*modes, reason=None): run only where kube-proxy's mode in "
+        "force is one of modes; elsewhere skip, saying which mode is in force")
+    config.addinivalue_line("markers", "lab: the test needs the live lab")
+    if not config.pluginmanager.has_plugin("svclab.plugin.fixtures"):
+        config.pluginmanager.register(fixtures, "svclab.plugin.fixtures")
+    settings: dict[str, Any] = {OPTIONS[d][1]: setting(config, d) for d in OPTIONS}
+    keep = setting(config, "keep_lab")
+    settings["keep"] = keep if isinstance(keep, bool) else str(keep).lower() in ("1", "true", "yes")
+    config.option.keep_lab = settings["keep"]
+    try:
+        config.stash[SPEC_KEY] = from_settings(settings)
+    except SvclabError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    signal.signal(signal.SIGTERM, _terminate)
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        progress.uncaptured = capman.global_and_fixture_disabled
+
+
+EVIDENCE = "svclab_evidence"  # the user_properties key verdicts travel under
+SUITE_TIMEOUT = 1200  # s: pytest-timeout's bound for a lab test (its setup, a new lab, included)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A verdict that fails while a fixture sets the test up (say, a Service that never answers
+    on one node), or a wait that gives up there, is a finding about the lab: the test failed,
+    with expected vs observed, rather than an error in setup."""
+    report = yield
+    if call.when == "setup" and call.excinfo is not None and call.excinfo.errisinstance((VerdictFailed, WaitTimeout)):
+        report.when = "call"
+        report.user_properties = [*report.user_properties, ("failed_in", "setup")]  # a fixture's verdict
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        # the verdicts travel with the report (a new list: the item's own stays clean)
+        report.user_properties = [*report.user_properties, (EVIDENCE, evidence.STORE.take())]
+    return report
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every lab test is bounded in time (pytest-timeout), unless the user set a timeout."""
+    if config.getoption("timeout", None) or config.getini("timeout"):
+        return
+    for item in items:
+        if needs_lab(item) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SUITE_TIMEOUT))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Keep each test's outcome with the verdicts its report carries (setup skips and errors
+    too). Taken out of user_properties before junitxml writes them as properties."""
+    carried = [value for key, value in report.user_properties if key == EVIDENCE]
+    if not carried:
+        return
+    report.user_properties = [(k, v) for k, v in report.user_properties if k != EVIDENCE]
+    message = str(report.longrepr) if report.longrepr else ""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        message = str(report.longrepr[2])
+    evidence.add_test(report.nodeid, report.outcome, report.duration, message, dict(report.user_properties),
+                      cast(dict[str, Any], carried[0]))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: its reports went to the controller, which writes the file
+    if evidence.STORE.lab:
+        where = Path(session.config.getoption("svclab_report_dir")) / "evidence.json"
+        progress.say(f"evidence written to {evidence.write(where)}")
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """A CI time-out sends SIGTERM: unwind like Ctrl-C so the lab is torn down."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def needs_lab(item: pytest.Item) -> bool:
+    return "lab" in getattr(item, "fixturenames", ()) or bool(item.get_closest_marker("requires_proxy_mode"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Check markers and the host once, before any lab is provisioned."""
+    for item in session.items:
+        marker = item.get_closest_marker("requires_proxy_mode")
+        if marker is not None:
+            _marker_modes(marker, item.nodeid)
+    if not any(needs_lab(item) for item in session.items):
+        return
+    spec = session.config.stash[SPEC_KEY]
+    try:
+        from svclab.labs import make_lab
+
+        make_lab(spec).preflight()
+    except SvclabError as exc:
+        pytest.exit(f"svclab: {exc}", returncode=4)
+
+
+def _marker_modes(marker: pytest.Mark, where: str = "") -> tuple[str, ...]:
+    modes = tuple(marker.args)
+    bad = [m for m in modes if m not in PROXY_MODES]
+    if not modes or bad:
+        at = f" (at {where})" if where else ""
+        raise pytest.UsageError(
+            f"requires_proxy_mode takes one or more of {', '.join(PROXY_MODES)}; got {modes!r}{at}.")
+    return modes
+
+
+@pytest.fixture(autouse=True)
+def _svclab_proxy_mode_gate(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("requires_proxy_mode")
+    if marker is None:
+        return
+    modes = _marker_modes(marker)
+    live: LiveLab = request.getfixturevalue("lab")
+    if live.mode not in modes:
+        why = marker.kwargs.get("reason") or f"checks {'/'.join(modes)} behaviour"
+        pytest.skip(f"{why}; this lab runs kube-proxy in {live.mode} mode")
+

@@ -34,3 +34,25 @@ def test_runtime_imports_neither_pytest_nor_the_image_factory() -> None:
     wrong = {f"{p.relative_to(ROOT)}: {m}" for p in runtime for m in svclab_imports(p)
              if m == "pytest" or m.startswith(("pytest.", "_pytest", "svclab.images", "svclab.plugin"))}
     assert not wrong, f"runtime modules import pytest or build tooling: {sorted(wrong)}"
+
+
+# The layers, bottom up; a module may import its own layer and the ones below, never above.
+RANK = {"core": 0, "labs": 1, "observe": 1, "images": 1, "expect": 2, "harness": 3, "plugin": 4, "drill": 4,
+        "report": 4, "cli": 5, "__main__": 6}
+
+
+def layer(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else module
+
+
+def test_every_import_points_down() -> None:
+    upward = []
+    for path in (ROOT / "svclab").rglob("*.py"):
+        relative = path.relative_to(ROOT / "svclab")
+        if relative.parts == ("__init__.py",):
+            continue
+        here = relative.parts[0].removesuffix(".py")
+        for module in svclab_imports(path):
+            if module.startswith("svclab.") and RANK[layer(module)] > RANK[here]:
+                upward.append(f"{relative} ({here}) imports {module}")
+    assert not upward, "imports that point up a layer:\n" + "\n".join(upward)

@@ -53,9 +53,10 @@ def test_negative_control_affinity_turned_off_on_the_same_service_spreads(
     url = f"http://{ip}/hostname.html"
     verify(one_pod(probe.curl(url, REQUESTS), pods))
     jig.patch_service("myapp-affinity-flip", {"spec": {"sessionAffinity": "None", "sessionAffinityConfig": None}})
-    spread, seconds = settle(lambda: reaches_all(probe.curl(url, REQUESTS), pods), timeout=jig.absence_window(30))
+    window = jig.timings.absence_window(30)
+    spread, seconds = settle(lambda: reaches_all(probe.curl(url, REQUESTS), pods), timeout=window)
     verify(spread.noted(f"spread after {seconds:.1f} s"))
     refuted(one_pod(probe.curl(url, REQUESTS), pods), "sessionAffinity switched to None on the same Service")
     jig.patch_service("myapp-affinity-flip", {"spec": {"sessionAffinity": "ClientIP"}})
-    stuck, _ = settle(lambda: one_pod(probe.curl(url, REQUESTS), pods), timeout=jig.absence_window(30))
+    stuck, _ = settle(lambda: one_pod(probe.curl(url, REQUESTS), pods), timeout=window)
     verify(stuck)

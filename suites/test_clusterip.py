@@ -88,7 +88,7 @@ def test_negative_control_a_selector_that_matches_nothing_reaches_no_pod(lab: Li
     verify(reaches_all(probe.curl(url, 60), pods))
     jig.patch_service("myapp-control", {"spec": {"selector": {"app": "nothing"}}})
     jig.wait_endpoints("myapp-control", [])
-    silent, _ = settle(lambda: unanswered(probe.curl(url, SETTLE_REQUESTS)), timeout=jig.absence_window())
+    silent, _ = settle(lambda: unanswered(probe.curl(url, SETTLE_REQUESTS)), timeout=jig.timings.absence_window())
     verify(silent.noted("kube-proxy followed the empty endpoints"))
     # 12, not 60: past the first few, each refusal waits ~1 s for the kernel's rate-limited ICMP reject
     broken = refuted(reaches_all(probe.curl(url, 12), pods), "the Service's selector matching no pod")
@@ -139,7 +139,7 @@ def test_negative_control_a_deleted_service_leaves_kube_ipvs0(lab: LiveLab, jig:
     ip = jig.expose("myapp-leaving", jig.pods(MYAPP_SELECTOR), probe)
     verify_all(bound_to_kube_ipvs0(lab, ip))
     jig.run("delete", "service", "myapp-leaving").check("kubectl delete service")
-    window = jig.absence_window()
+    window = jig.timings.absence_window()
     gone, _ = settle(lambda: _all(bound_to_kube_ipvs0(lab, ip, want=False)), timeout=window)
     verify(gone)
     for verdict in bound_to_kube_ipvs0(lab, ip):

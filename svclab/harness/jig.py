@@ -82,6 +82,21 @@ def ready_addresses(slices: list[Obj]) -> list[str]:
                   if (e.get("conditions") or {}).get("ready", True) for addr in e.get("addresses", []))
 
 
+class Timings(dict[str, float]):
+    """Seconds the jig's last waits took ("pods", "endpoints", "answers")."""
+
+    def absence_window(self, floor: float = ABSENCE_FLOOR) -> float:
+        """How long to wait for something to go away: three times the longest wait measured for
+        it to appear here (endpoints, then answers), and never less than `floor` seconds."""
+        return max(floor, 3 * sum(self.get(k, 0.0) for k in ("endpoints", "answers")))
+
+
+def warning_events(jig: Jig) -> str:
+    """The namespace's recent warning events: why pods do not start or get ready."""
+    got = jig.run("get", "events", "--field-selector", "type=Warning", "--sort-by=.lastTimestamp")
+    return "\n".join(f"    {line}" for line in got.stdout.splitlines()[-12:]) or "    no warning events"
+
+
 class Jig:
     def __init__(self, kubectl: Kubectl, namespace: str, client_node: str | None = None,
                  facts_for: Callable[[str], Facts] | None = None) -> None:
@@ -89,7 +104,7 @@ class Jig:
         self.facts_for = facts_for  # Service name -> the troubleshooting checklist, printed on failure
         self.namespace = namespace
         self.client_node = client_node  # where client pods run; None lets the scheduler choose
-        self.timings: dict[str, float] = {}  # seconds the last waits took, to size absence windows
+        self.timings = Timings()  # seconds the last waits took, to size absence windows
         self.watcher = Watcher(kubectl.kubeconfig)
 
     def apply(self, obj: Obj, tweak: Tweak | None = None) -> Obj:
@@ -129,14 +144,9 @@ class Jig:
         verdict = Verdict(f"{count} ready pods with {selector}", ok, f"{count} pods, all ready",
                           f"{len(pods)} pods, {sum(p.ready for p in pods)} ready: {listed}", (shown,))
         verify(verdict if ok else verdict.noted(f"still not so after watching {timeout:.0f} s"),
-               lambda: self.events(selector))
+               lambda: warning_events(self))
         self.timings["pods"] = seconds
         return pods
-
-    def events(self, selector: dict[str, str]) -> str:
-        """The namespace's recent warning events: why pods do not start or get ready."""
-        got = self.run("get", "events", "--field-selector", "type=Warning", "--sort-by=.lastTimestamp")
-        return "\n".join(f"    {line}" for line in got.stdout.splitlines()[-12:]) or "    no warning events"
 
     # -- Services ------------------------------------------------------------------
     def create_service(self, name: str, tweak: Tweak | None = None, **kw: Any) -> Obj:
@@ -159,11 +169,6 @@ class Jig:
         self.run("patch", "service", name, "--type", "merge", "-p", json.dumps(patch)).check(
             f"kubectl patch service {name}")
         return self.get("service", name)
-
-    def absence_window(self, floor: float = ABSENCE_FLOOR) -> float:
-        """How long to wait for something to go away: three times the longest wait measured for
-        it to appear here (endpoints, then answers), and never less than `floor` seconds."""
-        return max(floor, 3 * sum(self.timings.get(k, 0.0) for k in ("endpoints", "answers")))
 
     def endpoints(self, name: str) -> list[str]:
         """Ready endpoint addresses of a Service, from its EndpointSlices."""

@@ -45,20 +45,23 @@ def junit_counts(path: Path) -> tuple[dict[str, int], list[str]]:
     return counts, skips
 
 
-def run_mode(mode: str, reports: Path, extra: list[str]) -> ModeRun:
+def run_mode(mode: str, reports: Path, extra: list[str], lab: str = "") -> ModeRun:
+    """The suites in one mode, on `lab` (a --lab spec; default kind:svclab-<mode>)."""
     from svclab.labs.kind import host_problems
 
-    spec = LabSpec(name=f"svclab-{mode}", proxy_mode=mode)
-    problems, _ = host_problems(spec, hostcheck.gather(), tools.state_dir(spec.name, create=False))
-    if problems:
-        return ModeRun(mode, "not run", " ".join(problems))
+    lab = lab or f"kind:svclab-{mode}"
+    if lab.startswith("kind"):
+        spec = LabSpec(name=lab.partition(":")[2] or "svclab", proxy_mode=mode)
+        problems, _ = host_problems(spec, hostcheck.gather(), tools.state_dir(spec.name, create=False))
+        if problems:
+            return ModeRun(mode, "not run", " ".join(problems))
     junit = reports / mode / "junit.xml"
     evidence = reports / mode / "evidence.json"
     previous = reports / mode / "evidence.previous.json"
     if evidence.exists():
         evidence.replace(previous)  # last run's evidence: the report shows what changed since
     argv = [sys.executable, "-m", "pytest", str(repo_root() / "suites"), "-p", "no:cacheprovider",
-            "-p", "no:pytest-kind", "--proxy-mode", mode, "--lab", f"kind:svclab-{mode}", "--junitxml", str(junit),
+            "-p", "no:pytest-kind", "--proxy-mode", mode, "--lab", lab, "--junitxml", str(junit),
             "--svclab-report-dir", str(reports / mode), "-o", "junit_family=xunit1", "-q", *extra]
     progress.say(f"suites with kube-proxy in {mode} mode: {' '.join(argv[1:])}")
     start = time.monotonic()
@@ -91,20 +94,30 @@ def summary(runs: list[ModeRun]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="svclab")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the suites against a lab per kube-proxy mode")
-    run.add_argument("--modes", nargs="+", choices=PROXY_MODES, default=list(PROXY_MODES))
-    run.add_argument("--reports", type=Path, default=Path("reports"))
+    run = sub.add_parser("run", help="run the suites against a lab per kube-proxy mode",
+                         epilog="Any other argument goes to pytest as it is (e.g. -k dns, -x, -n 2).")
+    run.add_argument("--modes", nargs="+", choices=PROXY_MODES, default=list(PROXY_MODES),
+                     help="the kube-proxy modes to run, one lab each (default: all three)")
+    run.add_argument("--reports", type=Path, default=Path("reports"),
+                     help="writes summary.md and <mode>/report.html, evidence.json, junit.xml (default: reports)")
     run.add_argument("--require-all", action="store_true",
                      help="a mode this host cannot run fails the job instead of being reported (CI)")
-    run.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
+    run.add_argument("--lab", default="", help="the lab, as pytest's --lab takes it (kind:NAME or "
+                     "existing:KUBECONFIG); needs exactly one --modes (default: kind:svclab-<mode> per mode)")
+    run.add_argument("--keep-lab", action="store_true", help="keep each lab afterwards; the next run reuses it")
     from svclab.drill import cli as drill_cli
 
     drill_cli.add_parser(sub)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
     if args.command == "drill":
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         return drill_cli.run(args)
+    if args.lab and len(args.modes) != 1:
+        parser.error(f"--lab {args.lab} is one lab: give it one mode (--modes iptables, say), not {len(args.modes)}")
+    extra = [*(["--keep-lab"] if args.keep_lab else []), *(a for a in unknown if a != "--")]
     args.reports.mkdir(parents=True, exist_ok=True)
-    runs = [run_mode(mode, args.reports, args.pytest_args) for mode in args.modes]
+    runs = [run_mode(mode, args.reports, extra, args.lab) for mode in args.modes]
     text = summary(runs)
     (args.reports / "summary.md").write_text(text)
     print(text)

@@ -14,7 +14,7 @@ def outcomes(monkeypatch: pytest.MonkeyPatch) -> dict[str, cli.ModeRun]:
     table = {"ipvs": cli.ModeRun("ipvs", "not run", "its disk is not built"),
              "iptables": cli.ModeRun("iptables", "passed", "", 1.0, {"passed": 3}),
              "nftables": cli.ModeRun("nftables", "passed", "", 1.0, {"passed": 3})}
-    monkeypatch.setattr(cli, "run_mode", lambda mode, reports, extra: table[mode])
+    monkeypatch.setattr(cli, "run_mode", lambda mode, reports, extra, lab="": table[mode])
     return table
 
 
@@ -43,3 +43,27 @@ def test_pytest_kind_plugin_is_off_in_the_project() -> None:
                            text=True, timeout=120, check=True).stdout
     assert "--keep-lab" in shown
     assert "--keep-cluster" not in shown and "--kind-bin" not in shown
+
+
+def test_run_passes_lab_keep_and_unknown_arguments_to_pytest(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[tuple[str, list[str], str]] = []
+
+    def fake(mode: str, reports: Path, extra: list[str], lab: str = "") -> cli.ModeRun:
+        seen.append((mode, extra, lab))
+        return cli.ModeRun(mode, "passed", "", 1.0, {"passed": 1})
+
+    monkeypatch.setattr(cli, "run_mode", fake)
+    argv = ["run", "--modes", "nftables", "--lab", "kind:mine", "--keep-lab", "-k", "dns", "-x",
+            "--reports", str(tmp_path)]
+    assert cli.main(argv) == 0
+    assert seen == [("nftables", ["--keep-lab", "-k", "dns", "-x"], "kind:mine")]
+    assert cli.main(["run", "--modes", "iptables", "--reports", str(tmp_path), "--", "-k", "dns"]) == 0
+    assert seen[-1] == ("iptables", ["-k", "dns"], "")
+
+
+def test_one_lab_for_several_modes_is_one_sentence(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["run", "--lab", "existing:/k", "--reports", str(tmp_path)])
+    assert exited.value.code == 2
+    assert "--lab existing:/k is one lab: give it one mode" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

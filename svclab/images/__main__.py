@@ -20,10 +20,13 @@ def default_cache() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="svclab-images", description=__doc__)
-    parser.add_argument("steps", nargs="*", help="steps to build (default: all)")
+    parser = argparse.ArgumentParser(prog="python -m svclab.images", description=__doc__,
+                                     epilog="Nothing is pulled: every image is built on this machine.")
+    parser.add_argument("steps", nargs="*", help="steps to build, with the steps they need (default: all)")
     parser.add_argument("--force", action="store_true", help="rebuild even when cached")
-    parser.add_argument("--cache", type=Path, default=default_cache())
+    parser.add_argument("--cache", type=Path, default=default_cache(),
+                        help="where binaries, images' keys and the VM disk are kept (env SVCLAB_CACHE; "
+                             "default: ~/.cache/svclab)")
     parser.add_argument("--list", action="store_true", help="list the steps and exit")
     args = parser.parse_args(argv)
     steps = all_steps()

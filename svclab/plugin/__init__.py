@@ -121,6 +121,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return  # a pytest-xdist worker: its reports went to the controller, which writes the file
+    # lab facts no report carried: the run ended before any test (a lab refused with pytest.exit)
+    evidence.STORE.lab.update(evidence.STORE.take()["lab"])
     if evidence.STORE.lab:
         where = Path(session.config.getoption("svclab_report_dir")) / "evidence.json"
         progress.say(f"evidence written to {evidence.write(where)}")

@@ -322,3 +322,27 @@ def test_verdicts_travel_with_the_report_and_stay_out_of_junit(pytester: pytest.
     [test] = doc["tests"]
     assert [v["name"] for v in test["verdicts"]] == ["a recorded verdict"]
     assert test["properties"] == {"mine": "kept"}
+
+
+LAB_REFUSED = '''
+import pytest
+from svclab.expect import evidence
+
+@pytest.fixture(scope="session")
+def refused():
+    evidence.note_lab({"name": "recorded-lab", "error": "kube-proxy mode 'nftables' was requested but its "
+                                                         "ConfigMap says 'iptables'."})
+    pytest.exit("svclab: the lab is not usable", returncode=4)
+
+def test_needs_it(refused):
+    pass
+'''
+
+
+def test_a_lab_refused_before_any_test_still_writes_its_error(pytester: pytest.Pytester) -> None:
+    """`svclab drill` reads a wrong proxy mode from the evidence of a run that ran no test."""
+    pytester.makepyfile(test_refused=LAB_REFUSED)
+    result = run(pytester, "--svclab-report-dir", "reports")
+    assert result.ret == 4
+    doc = json.loads((pytester.path / "reports" / "evidence.json").read_text())
+    assert "but its ConfigMap says 'iptables'" in doc["lab"]["error"] and doc["tests"] == []

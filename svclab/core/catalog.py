@@ -17,16 +17,18 @@ class Pins:
     serves to what kubeadm 1.35 asks for (3.6.6-0 and v1.13.1); kubeadm is told the tags.
     """
 
-    kubernetes: str = "v1.35.4"
-    kind: str = "v0.32.0"
-    etcd: str = "v3.6.8"
-    coredns: str = "v1.14.7"
-    pause: str = "3.10.1"
-    metallb: str = "v0.15.2"
-    debian: str = "bookworm"
+    kubernetes: str
+    kind: str
+    etcd: str
+    coredns: str
+    pause: str
+    metallb: str
+    debian: str
 
 
-PINS = Pins()
+# one set of pins today; another Kubernetes minor is another Pins (issue 13)
+PINS = Pins(kubernetes="v1.35.4", kind="v0.32.0", etcd="v3.6.8", coredns="v1.14.7", pause="3.10.1",
+            metallb="v0.15.2", debian="bookworm")
 
 
 def tag(name: str, version: str) -> str:

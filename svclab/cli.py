@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from svclab import report
+from svclab import matrix, report
 from svclab.core import progress, tools
 from svclab.core.assets import repo_root
 from svclab.core.spec import PROXY_MODES, LabSpec
@@ -119,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     args.reports.mkdir(parents=True, exist_ok=True)
     runs = [run_mode(mode, args.reports, extra, args.lab) for mode in args.modes]
     text = summary(runs)
+    written = matrix.write(args.reports, [r.mode for r in runs if r.status != "not run"])
+    if written:
+        md, js, page = (w.name for w in written)
+        text += f"\nWhat differs between the labs, check by check: {md} ({page}, {js}).\n"
     (args.reports / "summary.md").write_text(text)
     print(text)
     ran = [r for r in runs if r.status != "not run"]

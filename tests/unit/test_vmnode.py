@@ -86,3 +86,17 @@ def test_each_node_name_gets_a_tap_of_its_own(tmp_path: Path) -> None:
 def test_the_management_nic_mac_is_the_one_the_image_configures() -> None:
     network = (repo_root() / "lab/images/vm/files/etc/systemd/network/10-mgmt.network").read_text()
     assert f"MACAddress={MGMT_MAC}" in network and LAB_MAC not in network
+
+
+def test_coredns_is_never_scheduled_on_the_vm_node() -> None:
+    """The VM's disk holds only its tests' images: a CoreDNS pod rescheduled there (a rollout
+    restart on the IPVS lab) hung in ErrImageNeverPull."""
+    import yaml
+
+    from svclab.labs.addons import addons_manifest
+
+    docs = [d for d in yaml.safe_load_all(addons_manifest(LabSpec())) if d]
+    coredns = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "coredns")
+    terms = coredns["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [{"key": VM_LABEL, "operator": "DoesNotExist"}]}]

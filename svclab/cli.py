@@ -14,11 +14,12 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from svclab import matrix, report
+from svclab import matrix, migration, report
 from svclab.core import progress, tools
 from svclab.core.assets import repo_root
 from svclab.core.spec import PROXY_MODES, LabSpec
 from svclab.labs import hostcheck
+from svclab.report import EvidenceError
 
 
 @dataclass
@@ -91,6 +92,17 @@ def summary(runs: list[ModeRun]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def compare_labs(before: str, after: str, reports: Path) -> int:
+    try:
+        out = migration.write(before, after, reports)
+    except EvidenceError as exc:
+        print(f"svclab compare-labs: {exc}", file=sys.stderr)
+        return 2
+    print(out.read_text())
+    progress.say(f"written to {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="svclab")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -105,14 +117,22 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--lab", default="", help="the lab, as pytest's --lab takes it (kind:NAME or "
                      "existing:KUBECONFIG); needs exactly one --modes (default: kind:svclab-<mode> per mode)")
     run.add_argument("--keep-lab", action="store_true", help="keep each lab afterwards; the next run reuses it")
+    compare = sub.add_parser("compare-labs", help="what a workload sees change from one lab to another",
+                             description=(migration.__doc__ or "").split("\n\n")[0])
+    compare.add_argument("before", help="a lab's name under --reports (e.g. ipvs), or an evidence.json")
+    compare.add_argument("after", help="the lab moved to (e.g. nftables), or an evidence.json")
+    compare.add_argument("--reports", type=Path, default=Path("reports"),
+                         help="where the runs wrote (default: reports)")
     from svclab.drill import cli as drill_cli
 
     drill_cli.add_parser(sub)
     args, unknown = parser.parse_known_args(argv)
+    if args.command in ("drill", "compare-labs") and unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "drill":
-        if unknown:
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         return drill_cli.run(args)
+    if args.command == "compare-labs":
+        return compare_labs(args.before, args.after, args.reports)
     if args.lab and len(args.modes) != 1:
         parser.error(f"--lab {args.lab} is one lab: give it one mode (--modes iptables, say), not {len(args.modes)}")
     extra = [*(["--keep-lab"] if args.keep_lab else []), *(a for a in unknown if a != "--")]

@@ -58,6 +58,7 @@ def test_iptables_and_nftables_choose_at_random(lab: LiveLab, jig: Jig, probe: P
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="ipvsadm shows IPVS virtual servers")
+@pytest.mark.usefixtures("shells")
 def test_ipvs_virtual_server_lists_exactly_the_endpoints(lab: LiveLab, jig: Jig, clusterip: str) -> None:
     verify(ipvs_virtual_server(lab.on_dataplane(["ipvsadm", "-Ln"]), clusterip, 80, lab.spec.ipvs_scheduler,
                                jig.endpoints("myapp-clusterip")))
@@ -128,11 +129,13 @@ def bound_to_kube_ipvs0(lab: LiveLab, address: str, want: bool = True) -> list[V
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS binds every Service IP to the kube-ipvs0 dummy interface")
+@pytest.mark.usefixtures("shells")
 def test_ipvs_binds_the_clusterip_to_kube_ipvs0(lab: LiveLab, clusterip: str) -> None:
     verify_all(bound_to_kube_ipvs0(lab, clusterip))
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS binds every Service IP to the kube-ipvs0 dummy interface")
+@pytest.mark.usefixtures("shells")
 def test_negative_control_a_deleted_service_leaves_kube_ipvs0(lab: LiveLab, jig: Jig, probe: Probe,
                                                               myapp: list[Pod]) -> None:
     """Delete a Service and watch its IP leave kube-ipvs0: the binding check then fails."""

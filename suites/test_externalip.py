@@ -7,7 +7,7 @@ import pytest
 
 from svclab.expect import entries_present, ipvs_virtual_server, reaches_all, refuted, settle, verify, verify_all
 from svclab.expect.traffic import answered, unanswered
-from svclab.plugin.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, curl_batch, service_entries
+from svclab.plugin.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, Shell, curl_batch, service_entries
 
 REQUESTS = 90
 
@@ -43,14 +43,13 @@ def test_external_ip_reaches_every_pod_from_outside(jig: Jig, outside: Client, m
                        [p.name for p in myapp]), jig.facts("myapp-externalip"))
 
 
-def test_data_plane_holds_the_external_ip(lab: LiveLab, external_ip: str) -> None:
-    if not lab.node_shells():
-        pytest.skip(f"the {lab.spec.provider} provider gives no node shell to read the data plane")
-    verify_all([entries_present(service_entries(lab.on(n.name), n.name, lab.mode_on(n.name), external_ip, 80))
+def test_data_plane_holds_the_external_ip(lab: LiveLab, shells: dict[str, Shell], external_ip: str) -> None:
+    verify_all([entries_present(service_entries(shells[n.name], n.name, lab.mode_on(n.name), external_ip, 80))
                 for n in lab.dataplane])
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS lists a virtual server for the external IP")
+@pytest.mark.usefixtures("shells")
 def test_ipvs_has_a_virtual_server_for_the_external_ip(lab: LiveLab, external_ip: str) -> None:
     verify(ipvs_virtual_server(lab.on_dataplane(["ipvsadm", "-Ln"]), external_ip, 80, lab.spec.ipvs_scheduler))
 

@@ -14,7 +14,8 @@ import pytest
 from svclab.expect import Verdict, ipvs_virtual_server, one_pod, refuted, round_robin, settle, verify
 from svclab.plugin.fixtures import Batch, Jig, LiveLab, Pod, Probe, ipvs_scheduler, set_ipvs_scheduler
 
-pytestmark = pytest.mark.requires_proxy_mode("ipvs", reason="the schedulers are the kernel's ip_vs")
+pytestmark = [pytest.mark.requires_proxy_mode("ipvs", reason="the schedulers are the kernel's ip_vs"),
+              pytest.mark.usefixtures("shells")]
 
 REQUESTS = 30
 

@@ -49,6 +49,7 @@ def test_lb_address_reaches_every_pod_from_outside(jig: Jig, outside: Client, my
 
 
 @pytest.mark.requires_proxy_mode("ipvs", reason="IPVS lists a virtual server for the LoadBalancer IP")
+@pytest.mark.usefixtures("shells")
 def test_ipvs_has_a_virtual_server_for_the_lb_address(lab: LiveLab, lb: tuple[str, float]) -> None:
     verify(ipvs_virtual_server(lab.on_dataplane(["ipvsadm", "-Ln"]), lb[0], 80, lab.spec.ipvs_scheduler))
 

@@ -17,6 +17,7 @@ from svclab.plugin.fixtures import (
     LiveLab,
     Pod,
     Probe,
+    Shell,
     curl_batch,
     nodeport_entries,
     parse_listeners,
@@ -84,16 +85,14 @@ def test_every_node_reaches_every_pod_from_outside(lab: LiveLab, jig: Jig, outsi
     verify_all(per_node(lab, outside, myapp, nodeport), jig.facts("myapp-nodeport"))
 
 
-def test_no_process_listens_on_the_node_port(lab: LiveLab, nodeport: int) -> None:
+def test_no_process_listens_on_the_node_port(lab: LiveLab, shells: dict[str, Shell], nodeport: int) -> None:
     """Since Kubernetes 1.24 kube-proxy holds no NodePort socket (the seeds' 2020 cluster did):
     the data plane alone accepts the port. The listing must show the kubelet's own socket first."""
-    if not lab.node_shells():
-        pytest.skip(f"the {lab.spec.provider} provider gives no node shell to list sockets")
     if lab.server_minor < 24:
         pytest.skip(f"the API server is 1.{lab.server_minor}: kube-proxy still opens NodePort sockets there")
     verdicts = []
     for node in lab.nodes:
-        result = lab.on(node.name).run(["ss", "-lntpH"])
+        result = shells[node.name].run(["ss", "-lntpH"])
         found = parse_listeners(result.stdout) if result.ok else ()
         known = any(x.port == KUBELET_PORT for x in found)
         held = [f"{x.address}:{x.port} {x.process}" for x in found if x.port == nodeport]
@@ -103,25 +102,22 @@ def test_no_process_listens_on_the_node_port(lab: LiveLab, nodeport: int) -> Non
     verify_all(verdicts)
 
 
-def test_data_plane_on_every_node_holds_the_node_port(lab: LiveLab, jig: Jig, nodeport: int) -> None:
-    if not lab.node_shells():
-        pytest.skip(f"the {lab.spec.provider} provider gives no node shell to read the data plane")
-    verify_all([entries_present(nodeport_entries(lab.on(n.name), n.name, lab.mode_on(n.name), n.address, nodeport))
+def test_data_plane_on_every_node_holds_the_node_port(lab: LiveLab, shells: dict[str, Shell], jig: Jig,
+                                                      nodeport: int) -> None:
+    verify_all([entries_present(nodeport_entries(shells[n.name], n.name, lab.mode_on(n.name), n.address, nodeport))
                 for n in lab.nodes], jig.facts("myapp-nodeport"))
 
 
-def test_negative_control_a_target_port_nobody_listens_on_is_refused(lab: LiveLab, jig: Jig, probe: Probe,
-                                                                     myapp: list[Pod]) -> None:
+def test_negative_control_a_target_port_nobody_listens_on_is_refused(lab: LiveLab, shells: dict[str, Shell], jig: Jig,
+                                                                     probe: Probe, myapp: list[Pod]) -> None:
     """The data plane holds the port (shown first), yet the pods do not listen on the target:
     the same per-node check fails, every request refused (curl exit 7), none timed out."""
-    if not lab.node_shells():
-        pytest.skip(f"the {lab.spec.provider} provider gives no node shell to show the data-plane entry")
     svc = jig.create_service("myapp-nodeport-deaf", type_="NodePort", target=8080)
     port = svc["spec"]["ports"][0]["nodePort"]
     jig.wait_endpoints("myapp-nodeport-deaf", [p.ip for p in myapp])
     node = lab.dataplane[0]
     present, _ = settle(lambda: entries_present(
-        nodeport_entries(lab.on(node.name), node.name, lab.mode_on(node.name), node.address, port)),
+        nodeport_entries(shells[node.name], node.name, lab.mode_on(node.name), node.address, port)),
         timeout=60)
     verify(present)
     batch = curl_batch(probe, f"http://{node.address}:{port}/hostname.html", 6)

@@ -147,6 +147,16 @@ def kube(lab: LiveLab) -> Any:
 
 
 @pytest.fixture(scope="session")
+def shells(lab: LiveLab) -> dict[str, Shell]:
+    """Every node's shell; a test that needs them is skipped, with the reason, on a lab that
+    gives none (an existing cluster)."""
+    found = lab.node_shells()
+    if not found:
+        pytest.skip(f"needs a shell on the nodes, and the {lab.spec.provider} provider gives none")
+    return found
+
+
+@pytest.fixture(scope="session")
 def nodes(lab: LiveLab) -> dict[str, Any]:
     """testinfra hosts for every node (docker backend on kind)."""
     import testinfra

@@ -346,3 +346,26 @@ def test_a_lab_refused_before_any_test_still_writes_its_error(pytester: pytest.P
     assert result.ret == 4
     doc = json.loads((pytester.path / "reports" / "evidence.json").read_text())
     assert "but its ConfigMap says 'iptables'" in doc["lab"]["error"] and doc["tests"] == []
+
+
+# -- a check that needs node shells skips, with the reason, on a lab that gives none ---------
+
+NO_SHELLS = '''
+import types
+import pytest
+
+@pytest.fixture(scope="session")
+def lab():  # an existing cluster: no node shell
+    return types.SimpleNamespace(node_shells=lambda: {}, spec=types.SimpleNamespace(provider="existing"))
+
+def test_reads_the_data_plane(shells):
+    pass
+'''
+
+
+def test_a_check_needing_node_shells_is_skipped_with_the_reason(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_shells=NO_SHELLS)
+    (pytester.path / "kubeconfig").write_text("")
+    result = run(pytester, "-rs", "--lab", f"existing:{pytester.path / 'kubeconfig'}")
+    result.assert_outcomes(skipped=1)
+    assert "needs a shell on the nodes, and the existing provider gives none" in output(result)

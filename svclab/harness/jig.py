@@ -20,7 +20,7 @@ from svclab.core.kubectl import Kubectl
 from svclab.core.result import CommandResult
 from svclab.core.shell import PodShell
 from svclab.expect.traffic import answered, reaches_all
-from svclab.expect.verdict import Facts, Verdict, settle, verify
+from svclab.expect.verdict import Facts, Verdict, holds, settle, verify
 from svclab.observe.probes import SETTLE_REQUESTS, Batch, curl_batch, dig_argv
 from svclab.observe.watch import State, Watcher
 
@@ -91,6 +91,17 @@ class Timings(dict[str, float]):
         return max(floor, 3 * sum(self.get(k, 0.0) for k in ("endpoints", "answers")))
 
 
+def wait_rollout(jig: Jig, name: str, timeout: int = 180) -> None:
+    """Wait until the Deployment's current template is what runs. Counting ready pods right after
+    a template change is not enough: the watch can see the old pods, still ready, before the
+    controller has made the new ones."""
+    done = jig.kubectl.run("rollout", "status", f"deployment/{name}", "-n", jig.namespace, f"--timeout={timeout}s",
+                           timeout=timeout + 20)
+    last = (done.stdout.strip().splitlines() or [done.stderr.strip()])[-1]
+    verify(holds(f"deployment {name} rolled out", done.ok, "rollout complete", last[-200:], done),
+           lambda: warning_events(jig))
+
+
 def warning_events(jig: Jig) -> str:
     """The namespace's recent warning events: why pods do not start or get ready."""
     got = jig.run("get", "events", "--field-selector", "type=Warning", "--sort-by=.lastTimestamp")
@@ -112,6 +123,8 @@ class Jig:
         if tweak:
             tweak(obj)
         self.kubectl.apply(json.dumps(obj), self.namespace)
+        if obj.get("kind") == "Deployment":
+            wait_rollout(self, obj["metadata"]["name"])
         return obj
 
     def get(self, kind: str, name: str) -> Obj:

@@ -28,6 +28,9 @@ class Drill:
     modes: tuple[str, ...] = field(default=PROXY_MODES)
 
 
+# kind nodes send a lost pod subnet to the lab bridge, where the fence drops it (timed out); the
+# IPVS VM sends it to qemu's restricted user network, which refuses it
+LOST_ROUTE = r"failures: \d+ \((timed out|refused) \d+"
 CATALOGUE: tuple[Drill, ...] = (
     Drill("coredns-down", "CoreDNS scaled to 0 replicas: nothing answers DNS",
           ("test_dns.py",), r"no DNS answer", act.scale_coredns(0), act.scale_coredns(2), act.coredns_ready),
@@ -47,10 +50,7 @@ CATALOGUE: tuple[Drill, ...] = (
           ("test_nodeport.py",), r"timed out", act.firewall_node_port(True), act.firewall_node_port(False),
           act.no_firewall_rule),
     Drill("pod-routes-lost", "the other nodes lose their routes to one node's pod subnet",
-          # kind nodes route the lost subnet to the lab bridge, where the fence drops it (timed out);
-          # the IPVS VM routes it to qemu's restricted user network, which refuses it
-          ("test_clusterip.py",), r"failures: \d+ \((timed out|refused) \d+", act.drop_pod_routes,
-          act.restart_labnet, act.routes_back),
+          ("test_clusterip.py",), LOST_ROUTE, act.drop_pod_routes, act.restart_labnet, act.routes_back),
     Drill("kubelet-stopped", "the kubelet stops on a worker: the node goes NotReady",
           ("test_smoke.py",), r"NotReady|kubectl wait exit [1-9]", act.kubelet("stop"), act.kubelet("start"),
           act.nodes_ready),

@@ -1,7 +1,8 @@
 """A jig per namespace: default objects, tweaked by the caller, created and awaited.
 
-Every read and write goes through kubectl so that a failure can print a command
-the user can run again.
+Every read and write goes through kubectl so that a failure can print a command the user can
+run again; waits on pods and EndpointSlices follow the API's watch (observe/watch.py) and then
+quote the kubectl line that shows the same state.
 """
 
 from __future__ import annotations
@@ -220,11 +221,15 @@ class Probe:
     name: str
 
     @property
+    def shell(self) -> PodShell:
+        return PodShell(self.kubectl, self.namespace, self.name)
+
+    @property
     def host(self) -> str:
-        return PodShell(self.kubectl, self.namespace, self.name).host
+        return self.shell.host
 
     def run(self, argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None) -> CommandResult:
-        return PodShell(self.kubectl, self.namespace, self.name).run(argv, timeout=timeout, stdin=stdin)
+        return self.shell.run(argv, timeout=timeout, stdin=stdin)
 
     def wait_answers(self, url: str, timeout: float = 60, full: bool = True, facts: Facts | None = None) -> float:
         """Wait until a short batch to url is answered in full (or, full=False, in part), not just

@@ -10,7 +10,7 @@ import pytest
 
 from svclab.expect import Verdict, dns_answer, dns_status, holds, refuted, settle, verify
 from svclab.expect.dns import read_dig
-from svclab.plugin.fixtures import LAB_ZONE, Jig, LiveLab, Pod, Probe, dns_server
+from svclab.plugin.fixtures import LAB_ZONE, Jig, LiveLab, Pod, Probe
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def fqdn(jig: Jig, name: str) -> str:
 def test_headless_a_answer_is_exactly_the_ready_pod_ips(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod],
                                                         services: dict[str, str]) -> None:
     name = fqdn(jig, "myapp-headless")
-    verify(dns_answer(probe.dig(name), name, {p.ip for p in myapp}, server=dns_server(lab.spec)))
+    verify(dns_answer(probe.dig(name), name, {p.ip for p in myapp}, server=lab.cluster_dns()))
 
 
 def test_headless_srv_answers_name_the_http_port(jig: Jig, probe: Probe, myapp: list[Pod],
@@ -55,15 +55,16 @@ def test_clusterip_name_resolves_by_full_and_short_name(jig: Jig, probe: Probe, 
                  services["clusterip"], str(got), short))
 
 
-def test_externalname_answers_a_cname_to_its_target(lab: LiveLab, jig: Jig, probe: Probe,
+def test_externalname_answers_a_cname_to_its_target(lab: LiveLab, jig: Jig, probe: Probe, lab_zone: str,
                                                      services: dict[str, str]) -> None:
     name = fqdn(jig, "myapp-externalname")
     result = probe.dig(name)
-    verify(dns_answer(result, name, {f"my.{LAB_ZONE}."}, "CNAME"))
+    verify(dns_answer(result, name, {f"my.{lab_zone}."}, "CNAME"))
     # the target is answered by the lab's own zone: nothing asked outside the machine
-    verify(dns_answer(result, f"my.{LAB_ZONE}", {lab.spec.external_ips[0]}))
+    verify(dns_answer(result, f"my.{lab_zone}", {lab.spec.external_ips[0]}))
 
 
+@pytest.mark.usefixtures("closed_dns")
 def test_names_outside_the_lab_get_no_answer(probe: Probe) -> None:
     verify(dns_status(probe.dig("example.org"), "example.org", {"SERVFAIL", "REFUSED"}))
 

@@ -12,9 +12,19 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from svclab.expect import Verdict, ipvs_virtual_server, one_pod, refuted, round_robin, settle, verify
-from svclab.plugin.fixtures import Batch, Jig, LiveLab, Pod, Probe, ipvs_scheduler, set_ipvs_scheduler
+from svclab.plugin.fixtures import (
+    Batch,
+    Jig,
+    LiveLab,
+    Pod,
+    Probe,
+    kube_proxy_config,
+    put_kube_proxy_config,
+    set_ipvs_scheduler,
+)
 
 pytestmark = [pytest.mark.requires_proxy_mode("ipvs", reason="the schedulers are the kernel's ip_vs"),
+              pytest.mark.changes_cluster("sets kube-proxy's IPVS scheduler in its ConfigMap and restarts it"),
               pytest.mark.usefixtures("shells")]
 
 REQUESTS = 30
@@ -41,10 +51,10 @@ BEHAVIOUR = {
 
 @pytest.fixture(scope="module", autouse=True)
 def restore_scheduler(lab: LiveLab) -> Iterator[None]:
-    """Put back the scheduler kube-proxy had before this module (not the spec's: the lab's)."""
-    original = ipvs_scheduler(lab.kubectl)
+    """Put back kube-proxy's configuration as it was before this module, byte for byte."""
+    original = kube_proxy_config(lab.kubectl)
     yield
-    set_ipvs_scheduler(lab.kubectl, original)
+    put_kube_proxy_config(lab.kubectl, original, "restoring kube-proxy's original configuration")
 
 
 def scheduled_service(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod], scheduler: str) -> str:

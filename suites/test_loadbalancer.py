@@ -3,7 +3,7 @@ and that address reaches every pod from outside the cluster."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -23,11 +23,23 @@ def assigned(jig: Jig, name: str) -> Callable[[], Verdict]:
     return observe
 
 
+pytestmark = pytest.mark.changes_cluster("installs MetalLB (cluster-wide) and an address pool")
+
+
 @pytest.fixture(scope="module")
-def lb(lab: LiveLab, jig: Jig, myapp: list[Pod]) -> tuple[str, float]:
-    """The address MetalLB assigned, and the seconds the assignment took."""
+def lb(lab: LiveLab, jig: Jig, myapp: list[Pod]) -> Iterator[tuple[str, float]]:
+    """The address MetalLB assigned, and the seconds the assignment took. Afterwards the
+    cluster is put back as it was: the pool deleted, and MetalLB too if it was not there."""
     # a lab that mixes proxy modes announces the address only from its data-plane nodes
-    metallb.install(lab.kubectl, lab.spec, [n.name for n in lab.dataplane] if lab.proxy.support else None)
+    installed = metallb.install(lab.kubectl, lab.spec,
+                                [n.name for n in lab.dataplane] if lab.proxy.support else None)
+    try:
+        yield _assigned_address(jig, myapp)
+    finally:  # also when the assignment itself failed
+        metallb.remove(lab.kubectl, lab.spec, installed)
+
+
+def _assigned_address(jig: Jig, myapp: list[Pod]) -> tuple[str, float]:
     jig.create_service("myapp-lb", type_="LoadBalancer")
     jig.wait_endpoints("myapp-lb", [p.ip for p in myapp], facts=jig.facts("myapp-lb"))
     verdict, seconds = settle(assigned(jig, "myapp-lb"), timeout=90, interval=1)

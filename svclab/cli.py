@@ -103,6 +103,27 @@ def compare_labs(before: str, after: str, reports: Path) -> int:
     return 0
 
 
+def cluster_state(kubeconfig: Path, save: Path | None, against: Path | None) -> int:
+    """Snapshot what a cluster holds outside svclab's namespaces; compare with an earlier one."""
+    import json
+
+    from svclab.core.kubectl import Kubectl
+    from svclab.observe import clusterstate
+
+    if not kubeconfig.is_file():
+        print(f"svclab cluster-state: the kubeconfig {kubeconfig} does not exist.", file=sys.stderr)
+        return 2
+    now = clusterstate.snapshot(Kubectl(kubeconfig, tools.binary("kubectl")))
+    if save:
+        save.write_text(json.dumps(now, indent=1, sort_keys=True))
+        progress.say(f"{len(now)} objects written to {save}")
+    if against:
+        changed = clusterstate.differences(json.loads(against.read_text()), now)
+        print("\n".join(changed) or f"identical to {against} ({len(now)} objects)")
+        return 1 if changed else 0
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="svclab")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,19 +144,36 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("after", help="the lab moved to (e.g. nftables), or an evidence.json")
     compare.add_argument("--reports", type=Path, default=Path("reports"),
                          help="where the runs wrote (default: reports)")
+    run.add_argument("--allow-cluster-changes", action="store_true",
+                     help="with --lab existing:..., also run the checks that change cluster-scoped state "
+                          "(each undone after; recorded in the report)")
+    state = sub.add_parser("cluster-state", help="snapshot a cluster's state outside svclab's namespaces, "
+                           "or compare it with an earlier snapshot (exit 1 when it differs)")
+    state.add_argument("kubeconfig", type=Path)
+    state.add_argument("--save", type=Path, help="write the snapshot (JSON) here")
+    state.add_argument("--against", type=Path, help="an earlier snapshot: print what differs from it")
+    sub.add_parser("images", add_help=False, help="build every lab image here, or export/push the workloads' "
+                   "images for a cluster of yours (`svclab images --help`)")
     from svclab.drill import cli as drill_cli
 
     drill_cli.add_parser(sub)
     args, unknown = parser.parse_known_args(argv)
-    if args.command in ("drill", "compare-labs") and unknown:
+    if args.command == "images":  # the image factory's own command line, as python -m svclab.images
+        from svclab.images.__main__ import main as images_main
+
+        return images_main(unknown)
+    if args.command in ("drill", "compare-labs", "cluster-state") and unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "drill":
         return drill_cli.run(args)
     if args.command == "compare-labs":
         return compare_labs(args.before, args.after, args.reports)
+    if args.command == "cluster-state":
+        return cluster_state(args.kubeconfig, args.save, args.against)
     if args.lab and len(args.modes) != 1:
         parser.error(f"--lab {args.lab} is one lab: give it one mode (--modes iptables, say), not {len(args.modes)}")
-    extra = [*(["--keep-lab"] if args.keep_lab else []), *(a for a in unknown if a != "--")]
+    extra = [*(["--keep-lab"] if args.keep_lab else []),
+             *(["--allow-cluster-changes"] if args.allow_cluster_changes else []), *(a for a in unknown if a != "--")]
     args.reports.mkdir(parents=True, exist_ok=True)
     runs = [run_mode(mode, args.reports, extra, args.lab) for mode in args.modes]
     text = summary(runs)

@@ -150,6 +150,8 @@ def lab_facts(lab: dict[str, Any]) -> list[tuple[str, str]]:
              ("CNI", lab.get("cni") or "?"), ("Nodes", nodes or "?"), ("Node image", lab.get("node_image") or "?")]
     if lab.get("provider") or lab.get("name"):
         facts.append(("Lab", f"{lab.get('provider', '')}:{lab.get('name', '')}"))
+    if lab.get("cluster_changes"):
+        facts.append(("Cluster-scoped changes", str(lab["cluster_changes"])))
     return facts
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 REPOSITORY = "svclab.local"
+# Where the workloads' images (myapp, probe, MetalLB) come from. On svclab's own labs they are
+# loaded onto the nodes as svclab.local/...; a cluster of the user's gets them from its registry
+# (`svclab images --push PREFIX`) or an archive it imported: --image-prefix sets this for the run
+# (the environment, so pytest-xdist's workers see it too).
+PREFIX_ENV = "SVCLAB_IMAGE_PREFIX"
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,25 @@ class LabImages:
     vm: str
 
 
+def workload_prefix() -> str:
+    return os.environ.get(PREFIX_ENV, "").rstrip("/") or REPOSITORY
+
+
+WORKLOADS = ("myapp_v1", "myapp_v2", "probe", "metallb_controller", "metallb_speaker")
+
+
 def lab_images(pins: Pins = PINS) -> LabImages:
+    """Every image's name; the workloads' under workload_prefix()."""
+    own = built_images(pins)
+    prefix = workload_prefix()
+    if prefix == REPOSITORY:
+        return own
+    moved = {name: getattr(own, name).replace(REPOSITORY, prefix, 1) for name in WORKLOADS}
+    return LabImages(**{**own.__dict__, **moved})
+
+
+def built_images(pins: Pins = PINS) -> LabImages:
+    """The names the image factory gives them."""
     return LabImages(
         repository=REPOSITORY,
         etcd_tag=f"{pins.etcd.lstrip('v')}-0",

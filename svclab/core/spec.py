@@ -42,6 +42,10 @@ class LabSpec:
     node_image: str = ""
     keep: bool = False
     target: str = ""  # provider argument: a kubeconfig path for `existing`
+    # on a cluster svclab did not build, checks that change cluster-scoped state (MetalLB,
+    # kube-proxy's ConfigMap and restarts) run only when the user opts in
+    allow_cluster_changes: bool = False
+    image_prefix: str = ""  # where a cluster of the user's gets the workloads' images (catalog)
 
     @property
     def image(self) -> str:
@@ -63,7 +67,7 @@ class LabSpec:
 
 
 INT_FIELDS = {"nodes"}
-BOOL_FIELDS = {"keep"}
+BOOL_FIELDS = {"keep", "allow_cluster_changes"}
 TUPLE_FIELDS = {"external_ips"}
 
 
@@ -133,6 +137,9 @@ def _problems(spec: LabSpec) -> list[str]:
         out.append(f"Kubernetes version {spec.kubernetes_version!r} is not of the form v1.MINOR.PATCH.")
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", spec.name):
         out.append(f"Lab name {spec.name!r} must be lower-case letters, digits and dashes.")
+    if spec.image_prefix and spec.provider == "kind":
+        out.append(f"--image-prefix {spec.image_prefix} is for clusters svclab did not build (--lab existing:...): "
+                   "its own kind labs load the svclab.local images onto their nodes.")
     out.extend(_network_problems(spec))
     return out
 

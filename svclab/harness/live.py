@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from svclab.core import progress
+from svclab.core.catalog import lab_images
 from svclab.core.errors import SvclabError
 from svclab.core.kubectl import Kubectl
 from svclab.core.result import CommandResult
 from svclab.core.shell import Shell
 from svclab.core.spec import LabSpec
 from svclab.core.wait import wait_for
-from svclab.labs import Lab, Node, NodeShells
-from svclab.observe.proxymode import InForce, in_force
+from svclab.labs import Lab, Node, NodeShells, read_only
+from svclab.observe import kubeproxy
+from svclab.observe.proxymode import InForce, configured_mode, in_force
 
 Client = Shell  # a place requests are sent from (the probe pod, the client outside the cluster)
 
@@ -67,6 +69,19 @@ class LiveLab:
         every request goes through the requested mode; else wherever the scheduler likes."""
         return self.dataplane[0].name if self.proxy.support else None
 
+    def read_proxy(self) -> InForce:
+        """The proxy mode in force, read again now: the nodes' rules, or kube-proxy's reports."""
+        shells = self.node_shells()
+        if shells:
+            return in_force(self.spec.proxy_mode, self.kubectl, shells, self.proxy.support)
+        return reported(self.spec.proxy_mode, self.kubectl, self.nodes)
+
+    def cluster_dns(self) -> str:
+        """The ClusterIP of kube-system's kube-dns Service, read from the cluster (the address
+        pods' resolv.conf names; not derived from the spec, which an existing cluster ignores)."""
+        found = self.kubectl.run("get", "service", "kube-dns", "-n", "kube-system", "-o", "jsonpath={.spec.clusterIP}")
+        return found.stdout.strip() if found.ok else ""
+
     def mode_on(self, node: str) -> str:
         return self.proxy.observed.get(node, self.mode)
 
@@ -100,13 +115,38 @@ def lab_facts(live: LiveLab) -> dict[str, Any]:
         "provider": live.spec.provider, "name": live.spec.name,
         "kubernetes": server.get("gitVersion", ""), "node_image": live.spec.image,
         "proxy_mode_requested": live.proxy.requested, "proxy_mode_configured": live.proxy.configured,
+        "proxy_mode_source": live.proxy.source,
         "proxy_mode_observed": live.proxy.observed, "proxy_mode_support": live.proxy.support,
         "dataplane_nodes": [n.name for n in live.dataplane], "ipvs_scheduler": live.spec.ipvs_scheduler,
-        "kernel": kernel, "cni": "labnet (bridge, host-local, portmap + node routes)",
-        "pod_subnet": live.spec.pod_subnet, "service_subnet": live.spec.service_subnet,
+        "kernel": kernel, **(_built_facts(live) if live.provider.builds_cluster else _read_facts(live)),
         "nodes": [{"name": n.name, "role": n.role, "address": n.address} for n in live.nodes],
         "reused": live.provider.reused,
+        "cluster_changes": ("made and undone (svclab's own lab)" if live.provider.builds_cluster
+                            else "allowed by --allow-cluster-changes, each undone after" if not read_only(live.spec)
+                            else "none (read-only: a cluster svclab did not build)"),
     }
+
+
+def _built_facts(live: LiveLab) -> dict[str, Any]:
+    return {"cni": "labnet (bridge, host-local, portmap + node routes)", "pod_subnet": live.spec.pod_subnet,
+            "service_subnet": live.spec.service_subnet}
+
+
+def _read_facts(live: LiveLab) -> dict[str, Any]:
+    """A cluster svclab did not build: what it says of itself, never the spec's defaults."""
+    nodes = live.kubectl.get("nodes")["items"]
+    cidrs = sorted({c for n in nodes for c in n["spec"].get("podCIDRs", [])})
+    info = nodes[0]["status"].get("nodeInfo", {}) if nodes else {}
+    return {"cni": "not known (a cluster svclab did not build)", "node_image": info.get("osImage", ""),
+            "pod_subnet": ", ".join(cidrs) or "not known (no node has spec.podCIDRs)",
+            "service_subnet": "not known (the API does not publish it)",
+            "cluster_dns": live.cluster_dns()}
+
+
+def reported(requested: str, kubectl: Kubectl, nodes: tuple[Node, ...]) -> InForce:
+    """The mode each node's kube-proxy reports itself (a cluster that gives no node shell)."""
+    modes, _ = kubeproxy.reported_modes(kubectl, [n.name for n in nodes], lab_images().probe)
+    return InForce(requested, configured_mode(kubectl), modes, source="kube-proxy reports")
 
 
 def _settled(requested: str, kubectl: Kubectl, shells: dict[str, Shell], support: dict[str, str]) -> InForce | None:
@@ -127,8 +167,12 @@ def open_lab(spec: LabSpec, provider: Lab) -> LiveLab:
     nodes = read_nodes(kubectl)
     shells = {n.name: provider.node_shell(n.name) for n in nodes} if isinstance(provider, NodeShells) else {}
     support = provider.proxy_support() if hasattr(provider, "proxy_support") else {}
-    proxy = wait_for(lambda: _settled(spec.proxy_mode, kubectl, shells, support),
-                     what="kube-proxy's rules on every node", timeout=120, interval=1)
+    if shells:
+        proxy = wait_for(lambda: _settled(spec.proxy_mode, kubectl, shells, support),
+                         what="kube-proxy's rules on every node", timeout=120, interval=1)
+    else:
+        proxy = reported(spec.proxy_mode, kubectl, nodes)
+        kubeproxy.no_kube_proxy(kubectl, proxy.observed)
     live = LiveLab(spec, provider, kubectl, nodes, proxy, server_version(kubectl))
     wrong = proxy.mismatch()
     if wrong:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from svclab.core.errors import SvclabError
+from svclab.images import publish
 from svclab.images.factory import BuildError, Outcome, build
 from svclab.images.steps import all_steps
 
@@ -28,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="where binaries, images' keys and the VM disk are kept (env SVCLAB_CACHE; "
                              "default: ~/.cache/svclab)")
     parser.add_argument("--list", action="store_true", help="list the steps and exit")
+    parser.add_argument("--export", type=Path, metavar="FILE",
+                        help="after building, save the workloads' images (myapp, probe, MetalLB) in one archive "
+                             "for a cluster svclab did not build (kind load image-archive, ctr images import)")
+    parser.add_argument("--push", metavar="PREFIX",
+                        help="after building, tag the workloads' images PREFIX/NAME:TAG and push them to your "
+                             "registry; run the suites with --image-prefix PREFIX")
+    parser.add_argument("--prefix", default="", help="with --export: name the archived images under this prefix")
     args = parser.parse_args(argv)
     steps = all_steps()
     if args.list:
@@ -52,6 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     built = [o for o in outcomes if o.status == "built"]
     total = sum(o.seconds for o in built)
     console.print(f"images: {len(built)} built in {total:.0f} s, {len(outcomes) - len(built)} cached")
+    try:
+        if args.export:
+            publish.export(args.export, args.prefix)
+            console.print(f"workload images saved to {args.export}: {', '.join(publish.workload_images())}"
+                          + (f" (named under {args.prefix})" if args.prefix else ""))
+        if args.push:
+            publish.push(args.push)
+            console.print(f"workload images pushed under {args.push}")
+    except SvclabError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 1
     return 0
 
 

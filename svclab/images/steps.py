@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from svclab.core.catalog import PINS, VM_FILES, VM_KEY, Pins, lab_images, tag, vm_node_images
+from svclab.core.catalog import PINS, VM_FILES, VM_KEY, Pins, built_images, tag, vm_node_images
 from svclab.images.factory import Ctx, Step, containerd_container, docker_build
 from svclab.images.vmdisk import DISK_SIZE, build_vm_image, make_vm_disk
 
@@ -90,7 +90,7 @@ def _myapp_builder(image: str, version: str) -> Callable[[Ctx], None]:
 
 def all_steps(pins: Pins = PINS) -> list[Step]:
     """Every step, in an order that already respects dependencies."""
-    imgs = lab_images(pins)
+    imgs = built_images(pins)
     k8s = k8s_dir(pins)
     go = "lab/images/go"
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from svclab.core.catalog import VM_KEY, lab_images, vm_node_images
+from svclab.core.catalog import VM_KEY, built_images, vm_node_images
 from svclab.images.factory import Ctx, containerd_container, docker_build
 
 VM_DIR = "vm"
@@ -31,7 +31,7 @@ def build_vm_image(ctx: Ctx) -> None:
     if not (key.exists() and key.with_suffix(".pub").exists()):
         key.unlink(missing_ok=True)
         ctx.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "svclab-vm", "-f", str(key)])
-    images = lab_images()
+    images = built_images()
     docker_build(ctx, images.vm, "vm", {"files/root/.ssh/authorized_keys": key.with_suffix(".pub")},
                  NODE=images.node)
 
@@ -42,7 +42,7 @@ def make_vm_disk(ctx: Ctx) -> None:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     try:
-        _export(ctx, lab_images().vm, root)
+        _export(ctx, built_images().vm, root)
         _unpack_images(ctx, root)
         (root / "etc/hostname").write_text("svclab-vm\n")
         (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")
@@ -88,7 +88,7 @@ def _unpack_images(ctx: Ctx, root: Path) -> None:
     ctx.run(["docker", "save", "-o", str(archive), *wanted])
     store = root / "var/lib/containerd"
     try:
-        with containerd_container(ctx, lab_images().node, {str(store): "/var/lib/containerd",
+        with containerd_container(ctx, built_images().node, {str(store): "/var/lib/containerd",
                                                             str(archive): "/images.tar:ro"}) as name:
             ctr = ["docker", "exec", name, "ctr", "-n", "k8s.io"]
             listed = subprocess.run([*ctr, "images", "ls", "-q"], capture_output=True, text=True, check=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from svclab.core.errors import SpecError
 from svclab.core.shell import Shell
@@ -24,10 +24,14 @@ class Node:
 
 
 class Lab(Protocol):
+    builds_cluster: ClassVar[bool]  # False: the cluster is the user's, read-only unless opted in
     spec: LabSpec
     kubeconfig: Path
     reused: bool
     owned: bool  # this run created or reused the cluster: only then may it be destroyed
+
+    def __init__(self, spec: LabSpec) -> None:
+        """Only remember the spec: nothing is checked or provisioned before preflight/up."""
 
     def preflight(self) -> None:
         """Raise HostError/LabError (one sentence each) before anything is provisioned."""
@@ -56,8 +60,19 @@ PROVIDERS = {
 }
 
 
+def read_only(spec: LabSpec) -> bool:
+    """True when svclab may change nothing cluster-scoped: a cluster it did not build, and the
+    user did not pass --allow-cluster-changes."""
+    return not _provider_class(spec).builds_cluster and not spec.allow_cluster_changes
+
+
 def make_lab(spec: LabSpec) -> Lab:
     """Instantiate the provider the spec names; an unknown name is one sentence."""
+    lab: Lab = _provider_class(spec)(spec)
+    return lab
+
+
+def _provider_class(spec: LabSpec) -> type[Lab]:
     target = PROVIDERS.get(spec.provider)
     if target is None:
         raise SpecError(
@@ -65,5 +80,5 @@ def make_lab(spec: LabSpec) -> Lab:
             "(for example --lab kind or --lab existing:/path/to/kubeconfig)."
         )
     module, _, cls = target.partition(":")
-    lab: Lab = getattr(importlib.import_module(module), cls)(spec)
-    return lab
+    found: type[Lab] = getattr(importlib.import_module(module), cls)
+    return found

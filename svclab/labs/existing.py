@@ -10,6 +10,8 @@ from svclab.core.spec import LabSpec
 
 
 class ExistingLab:
+    builds_cluster = False
+
     def __init__(self, spec: LabSpec) -> None:
         if not spec.target:
             raise SpecError("The existing provider needs a kubeconfig: --lab existing:/path/to/kubeconfig.")

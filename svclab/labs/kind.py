@@ -53,6 +53,8 @@ def host_problems(spec: LabSpec, facts: hostcheck.HostFacts, state: Path) -> tup
 
 
 class KindLab:
+    builds_cluster = True
+
     def __init__(self, spec: LabSpec) -> None:
         self.spec = spec
         self.state = tools.state_dir(spec.name, create=False)

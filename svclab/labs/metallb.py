@@ -53,11 +53,28 @@ def pool(spec: LabSpec, announcers: list[str] | None = None) -> str:
     return "\n---\n".join(json.dumps(d) for d in docs)
 
 
-def install(kubectl: Kubectl, spec: LabSpec, announcers: list[str] | None = None) -> None:
-    """Install MetalLB and its pool; idempotent. The pool is retried until the webhook answers."""
-    kubectl.apply(manifest())
+def present(kubectl: Kubectl) -> bool:
+    """MetalLB's controller runs on the cluster already (the user's, or a kept lab's)."""
+    return kubectl.run("get", "deployment", "controller", "-n", NAMESPACE, "-o", "name").ok
+
+
+def install(kubectl: Kubectl, spec: LabSpec, announcers: list[str] | None = None) -> bool:
+    """Install MetalLB unless it runs already, then its pool; the pool is retried until the
+    webhook answers. Returns whether MetalLB itself was installed now (see remove)."""
+    installed = not present(kubectl)
+    if installed:  # never re-apply over a MetalLB that is there: it may be the user's, of another version
+        kubectl.apply(manifest())
     for kind, name in (("deployment", "controller"), ("daemonset", "speaker")):
         kubectl.run("rollout", "status", f"{kind}/{name}", "-n", NAMESPACE, "--timeout=180s",
                     timeout=200).check(f"MetalLB {name} rollout")
     wait_for(lambda: kubectl.run("apply", "-f", "-", stdin=pool(spec, announcers)).ok,
              what="MetalLB accepts the address pool (its webhook is up)", timeout=120, interval=2)
+    return installed
+
+
+def remove(kubectl: Kubectl, spec: LabSpec, installed: bool) -> None:
+    """Undo install: the pool always, MetalLB itself only if install put it there."""
+    kubectl.run("delete", "--ignore-not-found", "-f", "-", stdin=pool(spec)).check("deleting svclab's MetalLB pool")
+    if installed:
+        kubectl.run("delete", "--ignore-not-found", "--wait=true", "--timeout=180s", "-f", "-", stdin=manifest(),
+                    timeout=200).check("uninstalling the MetalLB svclab installed")

@@ -15,11 +15,12 @@ from svclab.core.shell import Shell
 @dataclass(frozen=True)
 class InForce:
     requested: str
-    configured: str  # from the kube-proxy ConfigMap ("" there means iptables on Linux)
-    observed: dict[str, str]  # node -> mode its rules show
+    configured: str  # from kubeadm's kube-proxy ConfigMap; "" when the cluster has none
+    observed: dict[str, str]  # node -> mode its rules show (or its kube-proxy reports: see source)
     # node -> the mode the lab runs there on purpose, because that node's kernel cannot run
     # the requested one (the IPVS lab's kind nodes on a host without ip_vs); said, never silent
     support: dict[str, str] = field(default_factory=dict)
+    source: str = "rules"  # or "kube-proxy reports" (/proxyMode), on a cluster with no node shell
 
     def dataplane(self) -> list[str]:
         """The nodes whose rules show the requested mode (never a node declared in another)."""
@@ -28,12 +29,12 @@ class InForce:
     def mismatch(self) -> str | None:
         """One sentence when what runs is not what was asked for, else None."""
         wrong = {n: m for n, m in self.observed.items() if m != self.support.get(n, self.requested)}
-        if self.configured != self.requested:
+        if self.configured and self.configured != self.requested:
             return (f"kube-proxy mode {self.requested!r} was requested but its ConfigMap says "
                     f"{self.configured!r}.")
         if wrong:
             seen = ", ".join(f"{n}: {m}" for n, m in sorted(wrong.items()))
-            return (f"kube-proxy mode {self.requested!r} was requested but the nodes' rules show "
+            return (f"kube-proxy mode {self.requested!r} was requested but the nodes' {self.source} show "
                     f"otherwise ({seen}).")
         if self.observed and not self.dataplane():
             return f"kube-proxy mode {self.requested!r} was requested but no node runs it."
@@ -41,8 +42,12 @@ class InForce:
 
 
 def configured_mode(kubectl: Kubectl) -> str:
-    cm = kubectl.get("configmap", "kube-proxy", namespace="kube-system")
-    config = yaml.safe_load(cm["data"]["config.conf"]) or {}
+    """The mode kubeadm's kube-proxy ConfigMap sets; "" when the cluster has no such ConfigMap
+    (not installed by kubeadm: then only what the nodes show or report counts)."""
+    found = kubectl.run("get", "configmap", "kube-proxy", "-n", "kube-system", "-o", "json")
+    if not found.ok or "config.conf" not in json.loads(found.stdout).get("data", {}):
+        return ""
+    config = yaml.safe_load(json.loads(found.stdout)["data"]["config.conf"]) or {}
     return str(config.get("mode") or "iptables")
 
 
@@ -66,23 +71,33 @@ def in_force(requested: str, kubectl: Kubectl, shells: Mapping[str, Shell],
     return InForce(requested, configured_mode(kubectl), observed, dict(support or {}))
 
 
+def kube_proxy_config(kubectl: Kubectl) -> str:
+    """kube-proxy's configuration as its ConfigMap holds it, byte for byte (kubeadm's layout)."""
+    return str(kubectl.get("configmap", "kube-proxy", namespace="kube-system")["data"]["config.conf"])
+
+
 def ipvs_scheduler(kubectl: Kubectl) -> str:
     """The IPVS scheduler kube-proxy's ConfigMap sets ("" means kube-proxy's default, rr)."""
-    cm = kubectl.get("configmap", "kube-proxy", namespace="kube-system")
-    config = yaml.safe_load(cm["data"]["config.conf"]) or {}
+    config = yaml.safe_load(kube_proxy_config(kubectl)) or {}
     return str((config.get("ipvs") or {}).get("scheduler") or "")
 
 
 def set_ipvs_scheduler(kubectl: Kubectl, scheduler: str) -> None:
     """Give kube-proxy (the IPVS one) another scheduler: edit its ConfigMap, restart its pods."""
-    cm = kubectl.get("configmap", "kube-proxy", namespace="kube-system")
-    config = yaml.safe_load(cm["data"]["config.conf"]) or {}
+    config = yaml.safe_load(kube_proxy_config(kubectl)) or {}
     if str((config.get("ipvs") or {}).get("scheduler") or "") == scheduler:
         return
     config.setdefault("ipvs", {})["scheduler"] = scheduler
-    patch = json.dumps({"data": {"config.conf": yaml.safe_dump(config)}})
-    kubectl.run("patch", "configmap", "kube-proxy", "-n", "kube-system", "--type", "merge", "-p", patch).check(
-        f"setting kube-proxy's IPVS scheduler to {scheduler}")
+    put_kube_proxy_config(kubectl, yaml.safe_dump(config), f"setting kube-proxy's IPVS scheduler to {scheduler}")
+
+
+def put_kube_proxy_config(kubectl: Kubectl, text: str, why: str) -> None:
+    """Write kube-proxy's configuration (the exact text: restoring puts back the original bytes)
+    and restart its pods so that they read it; nothing when it is already that text."""
+    if kube_proxy_config(kubectl) == text:
+        return
+    patch = json.dumps({"data": {"config.conf": text}})
+    kubectl.run("patch", "configmap", "kube-proxy", "-n", "kube-system", "--type", "merge", "-p", patch).check(why)
     kubectl.run("delete", "pod", "-n", "kube-system", "-l", "k8s-app=kube-proxy", timeout=120).check(
         "restarting kube-proxy")
     kubectl.run("rollout", "status", "daemonset/kube-proxy", "-n", "kube-system", "--timeout=240s",

@@ -16,6 +16,7 @@ from typing import Any, cast
 import pytest
 
 from svclab.core import progress
+from svclab.core.catalog import PREFIX_ENV
 from svclab.core.errors import SvclabError, WaitTimeout
 from svclab.core.spec import PROXY_MODES, from_settings
 from svclab.expect import evidence
@@ -30,6 +31,19 @@ OPTIONS: dict[str, tuple[str, str, str, str]] = {
     "lab_image": ("--lab-image", "node_image", "node image (default: svclab.local/node:<k8s>)", ""),
     "lab_nodes": ("--lab-nodes", "nodes", "number of nodes, the first is the control plane", "3"),
     "ipvs_scheduler": ("--ipvs-scheduler", "ipvs_scheduler", "IPVS scheduler", "rr"),
+    "image_prefix": ("--image-prefix", "image_prefix", "registry prefix the workloads' images come from on a "
+                     "cluster svclab did not build, e.g. registry.example:5000/svclab (see svclab images --push)", ""),
+}
+
+
+# option dest -> (flag, spec field, help); off unless given
+SWITCHES: dict[str, tuple[str, str, str]] = {
+    "keep_lab": ("--keep-lab", "keep", "keep the lab after the run; the next run reuses it"),
+    "allow_cluster_changes": (
+        "--allow-cluster-changes", "allow_cluster_changes",
+        "on a cluster svclab did not build (--lab existing:...), also run the checks that change "
+        "cluster-scoped state (MetalLB, kube-proxy's ConfigMap and restarts); the original state "
+        "is restored after each, and the report records the opt-in"),
 }
 
 
@@ -39,10 +53,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(flag, dest=dest, default=None,
                         help=f"{help_text} (ini svclab_{dest}, env SVCLAB_{dest.upper()})")
         parser.addini(f"svclab_{dest}", help_text, default=default)
-    group.addoption("--keep-lab", dest="keep_lab", action="store_true", default=None,
-                    help="keep the lab after the run; the next run reuses it "
-                         "(ini svclab_keep_lab, env SVCLAB_KEEP_LAB)")
-    parser.addini("svclab_keep_lab", "keep the lab after the run", type="bool", default=False)
+    for dest, (flag, _, help_text) in SWITCHES.items():
+        group.addoption(flag, dest=dest, action="store_true", default=None,
+                        help=f"{help_text} (ini svclab_{dest}, env SVCLAB_{dest.upper()})")
+        parser.addini(f"svclab_{dest}", help_text, type="bool", default=False)
     group.addoption("--svclab-report-dir", dest="svclab_report_dir", default="reports",
                     help="where lab logs and reports are written (default: reports)")
 
@@ -59,16 +73,26 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "requires_proxy_mode(*modes, reason=None): run only where kube-proxy's mode in "
         "force is one of modes; elsewhere skip, saying which mode is in force")
     config.addinivalue_line("markers", "lab: the test needs the live lab")
+    config.addinivalue_line(
+        "markers", "changes_cluster(what): the test changes cluster-scoped state (what: one phrase); "
+        "on a cluster svclab did not build it is skipped unless --allow-cluster-changes is given")
     if not config.pluginmanager.has_plugin("svclab.plugin.fixtures"):
         config.pluginmanager.register(fixtures, "svclab.plugin.fixtures")
     settings: dict[str, Any] = {OPTIONS[d][1]: setting(config, d) for d in OPTIONS}
-    keep = setting(config, "keep_lab")
-    settings["keep"] = keep if isinstance(keep, bool) else str(keep).lower() in ("1", "true", "yes")
-    config.option.keep_lab = settings["keep"]
+    for dest, (_, field, _) in SWITCHES.items():
+        value = setting(config, dest)
+        settings[field] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+        setattr(config.option, dest, settings[field])
     try:
         config.stash[SPEC_KEY] = from_settings(settings)
     except SvclabError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if config.stash[SPEC_KEY].image_prefix:
+        os.environ[PREFIX_ENV] = config.stash[SPEC_KEY].image_prefix  # read by the catalog (and xdist workers)
+    if getattr(config.option, "dist", "no") == "load":
+        # pytest-xdist's default spreads one module's tests over workers, and each would set up
+        # the module's workload again: svclab's modules go whole to one worker
+        config.option.dist = "loadscope"
     signal.signal(signal.SIGTERM, _terminate)
     capman = config.pluginmanager.getplugin("capturemanager")
     if capman is not None:
@@ -162,6 +186,20 @@ def _marker_modes(marker: pytest.Mark, where: str = "") -> tuple[str, ...]:
         raise pytest.UsageError(
             f"requires_proxy_mode takes one or more of {', '.join(PROXY_MODES)}; got {modes!r}{at}.")
     return modes
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture runs (a module fixture may be the one that makes the change)."""
+    marker = item.get_closest_marker("changes_cluster")
+    if marker is None:
+        return
+    from svclab.labs import read_only
+
+    if read_only(item.config.stash[SPEC_KEY]):
+        what = marker.args[0] if marker.args else "changes cluster-scoped state"
+        pytest.skip(f"{what}: svclab changes nothing cluster-scoped on a cluster it did not build "
+                    "(pass --allow-cluster-changes to run it; the original state is restored after)")
 
 
 @pytest.fixture(autouse=True)

@@ -20,12 +20,14 @@ from svclab.expect import evidence
 from svclab.expect.verdict import Verdict, holds, settle, verify
 from svclab.harness.jig import MYAPP_SELECTOR, Jig, Pod, Probe, myapp_deployment
 from svclab.harness.live import Client, LiveLab, lab_facts, open_lab
-from svclab.labs import Lab, make_lab, metallb
-from svclab.labs.addons import LAB_ZONE, dns_server
+from svclab.labs import Lab, clusterdns, make_lab, metallb, read_only
+from svclab.labs.addons import LAB_ZONE
+from svclab.observe import clusterstate
 from svclab.observe.dataplane import nodeport_entries, service_entries
 from svclab.observe.parsers import parse_listeners, parse_ports, parse_table
 from svclab.observe.probes import SETTLE_REQUESTS, Batch, curl_batch
-from svclab.observe.proxymode import in_force, ipvs_scheduler, set_ipvs_scheduler
+from svclab.observe.proxymode import kube_proxy_config, put_kube_proxy_config, set_ipvs_scheduler
+from svclab.plugin.sharing import sharing
 
 # What suites import from svclab besides svclab.expect: the fixtures' types and the observations
 # a suite makes with them. Suites import nothing else, so the modules behind can move freely.
@@ -44,9 +46,7 @@ __all__ = [
     "Probe",
     "Shell",
     "curl_batch",
-    "dns_server",
-    "in_force",
-    "ipvs_scheduler",
+    "kube_proxy_config",
     "lab_images",
     "metallb",
     "myapp_deployment",
@@ -54,6 +54,7 @@ __all__ = [
     "parse_listeners",
     "parse_ports",
     "parse_table",
+    "put_kube_proxy_config",
     "run",
     "service_entries",
     "set_ipvs_scheduler",
@@ -68,21 +69,58 @@ def lab_spec(request: pytest.FixtureRequest) -> LabSpec:
 
 @pytest.fixture(scope="session")
 def lab(request: pytest.FixtureRequest, lab_spec: LabSpec) -> Iterator[LiveLab]:
-    """The running lab: created (or reused) once per session, torn down unless kept."""
+    """The running lab: created (or reused) once per run, torn down unless kept. pytest-xdist's
+    workers share one lab: the first creates it, the last tears it down (svclab.plugin.sharing)."""
     provider = make_lab(lab_spec)
+    share = sharing(request)
+    joined = False
     try:
-        provider.up()
+        first = share.join(provider.up) if share else True
+        joined = True
         live = open_lab(lab_spec, provider)
         evidence.note_lab(lab_facts(live))
+        if first and not provider.builds_cluster:  # the state to find again at the end
+            before = clusterstate.snapshot(live.kubectl)
+            if share:
+                share.keep_state(before)
         yield live
     except BaseException as exc:
         evidence.note_lab({"name": lab_spec.name, "proxy_mode_requested": lab_spec.proxy_mode,
                            "error": str(exc) or type(exc).__name__})
-        _finish(request, provider, failed=True)
+        if share is None or (joined and share.leave()):
+            _finish(request, provider, failed=True)
         if isinstance(exc, SvclabError):  # one sentence for the whole run, not one per test
             pytest.exit(f"svclab: the lab is not usable: {exc}", returncode=3)
         raise
+    if share is not None and not share.leave():
+        progress.say("other pytest-xdist workers still use the lab: the last one tears it down")
+        return
     _finish(request, provider, failed=request.session.testsfailed > 0)
+    if not provider.builds_cluster:
+        _left_as_it_was(live, share.first_state() if share else before)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _svclab_cluster_hold(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under pytest-xdist, a module that changes cluster-scoped state runs alone."""
+    share = sharing(request)
+    if share is None:
+        yield
+        return
+    with share.hold(exclusive=request.node.get_closest_marker("changes_cluster") is not None):
+        yield
+
+
+def _left_as_it_was(live: LiveLab, before: dict[str, Any]) -> None:
+    """A cluster svclab did not build: its own namespaces gone, everything else as before."""
+    gone = settle(lambda: holds("svclab's namespaces are deleted", not (left := clusterstate.own_namespaces(
+        live.kubectl)), "none left", ", ".join(left)), timeout=180, interval=3)[0]
+    changed = clusterstate.differences(before, clusterstate.snapshot(live.kubectl))
+    evidence.note_lab({"cluster_state_after": "; ".join(changed) or f"identical to before ({len(before)} objects)"})
+    progress.say(f"cluster-scoped state after the run: {'; '.join(changed) or 'identical to before'}")
+    verify(gone)
+    verify(holds("the cluster's state outside svclab's namespaces is as before the run", not changed,
+                 f"the same {len(before)} objects, unchanged", "; ".join(changed)))
 
 
 def _finish(request: pytest.FixtureRequest, provider: Lab, failed: bool) -> None:
@@ -179,3 +217,51 @@ def outside(lab: LiveLab, namespace: str) -> Iterator[Client]:
     client = start(namespace)
     yield client
     client.stop()
+
+
+@pytest.fixture(scope="module")
+def lab_zone(lab: LiveLab, probe: Probe) -> Iterator[str]:
+    """The lab zone (the ExternalName target's), answered by the cluster's own CoreDNS.
+    svclab's labs have it: one that lost it fails the checks (a drill proves it). A cluster
+    svclab did not build gets it only with --allow-cluster-changes, and its Corefile back after."""
+    text = clusterdns.corefile(lab.kubectl)
+    if lab.provider.builds_cluster or clusterdns.answers_lab_zone(text):
+        yield LAB_ZONE
+        return
+    if read_only(lab.spec):
+        pytest.skip(f"needs the lab zone {LAB_ZONE} in the cluster's CoreDNS, which has none (its names would be "
+                    "asked outside the lab); adding it changes the cluster: pass --allow-cluster-changes")
+    before, _ = clusterdns.reloads(lab.kubectl)
+    clusterdns.put_corefile(lab.kubectl, clusterdns.with_lab_zone(text, lab.spec), f"adding the lab zone {LAB_ZONE}")
+    try:
+        # every CoreDNS loads it before any lab-zone name is asked (else the name goes upstream)
+        before = _reloaded(lab, before)
+        yield LAB_ZONE
+    finally:
+        clusterdns.put_corefile(lab.kubectl, text, "restoring CoreDNS's original Corefile")
+        _reloaded(lab, before)
+
+
+def _reloaded(lab: LiveLab, before: dict[str, int]) -> dict[str, int]:
+    """Wait until every CoreDNS pod has reloaded its Corefile once more than `before` says."""
+    def observe() -> Verdict:
+        now, listed = clusterdns.reloads(lab.kubectl)
+        ok = bool(now) and now.keys() == before.keys() and all(n > before[pod] for pod, n in now.items())
+        return Verdict("every CoreDNS pod reloaded the Corefile", ok, f"one more reload than {before}",
+                       str(now), (listed,), data=dict(now))
+
+    verdict, _ = settle(observe, timeout=150, interval=3)
+    verify(verdict)
+    return {pod: int(str(n)) for pod, n in verdict.data.items()}
+
+
+@pytest.fixture
+def closed_dns(lab: LiveLab) -> None:
+    """Skip, saying why, when the cluster's CoreDNS forwards names it does not answer: svclab
+    never makes a cluster ask outside the lab (svclab's own labs forward nothing)."""
+    if lab.provider.builds_cluster:
+        return
+    out = clusterdns.forwards(clusterdns.corefile(lab.kubectl))
+    if out:
+        pytest.skip(f"this cluster's CoreDNS forwards what it does not answer ({', '.join(out)}): "
+                    "the check would send a query off the lab")

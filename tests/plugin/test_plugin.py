@@ -369,3 +369,45 @@ def test_a_check_needing_node_shells_is_skipped_with_the_reason(pytester: pytest
     result = run(pytester, "-rs", "--lab", f"existing:{pytester.path / 'kubeconfig'}")
     result.assert_outcomes(skipped=1)
     assert "needs a shell on the nodes, and the existing provider gives none" in output(result)
+
+
+# -- read-only on a cluster svclab did not build, unless the user opts in ------------------
+
+CHANGES = '''
+import pytest
+
+@pytest.fixture(scope="module")
+def installs_something():  # stands for MetalLB's install: it must not run when the test is skipped
+    open("installed", "w").close()  # in pytester's directory, the run's working directory
+
+@pytest.mark.changes_cluster("installs MetalLB (cluster-wide)")
+def test_lb(installs_something):
+    pass
+
+def test_read_only_check():
+    pass
+'''
+
+
+@pytest.mark.parametrize(("extra", "runs"), [((), False), (("--allow-cluster-changes",), True)])
+def test_a_cluster_change_needs_the_opt_in_on_a_cluster_svclab_did_not_build(
+        pytester: pytest.Pytester, extra: tuple[str, ...], runs: bool) -> None:
+    pytester.makepyfile(test_changes=CHANGES)
+    (pytester.path / "kubeconfig").write_text("")
+    result = run(pytester, "-rs", "--lab", f"existing:{pytester.path / 'kubeconfig'}", *extra)
+    installed = (pytester.path / "installed").exists()
+    if runs:
+        result.assert_outcomes(passed=2)
+        assert installed
+    else:
+        result.assert_outcomes(passed=1, skipped=1)
+        assert not installed, "the module fixture that makes the change ran before the skip"
+        assert ("installs MetalLB (cluster-wide): svclab changes nothing cluster-scoped on a cluster it did "
+                "not build (pass --allow-cluster-changes") in output(result)
+
+
+def test_svclab_s_own_lab_runs_cluster_changes_without_the_opt_in(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_changes=CHANGES)
+    result = run(pytester, *GUARDS)
+    result.assert_outcomes(passed=2)
+    assert (pytester.path / "installed").exists()

@@ -173,3 +173,19 @@ def test_reversed_lb_pool_is_refused() -> None:
 def test_external_ip_inside_the_lb_pool_is_refused() -> None:
     with pytest.raises(SpecError, match="also in the LoadBalancer pool"):
         validate(LabSpec(external_ips=("172.29.0.200",)))
+
+
+def test_an_image_prefix_is_for_clusters_svclab_did_not_build() -> None:
+    with pytest.raises(SpecError, match="is for clusters svclab did not build"):
+        from_settings({"lab": "kind", "image_prefix": "registry.example:5000/svclab"})
+    assert from_settings({"lab": "existing:/k", "image_prefix": "r.example/s"}).image_prefix == "r.example/s"
+
+
+def test_the_prefix_moves_only_the_workloads_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    from svclab.core.catalog import PREFIX_ENV, built_images, lab_images
+
+    monkeypatch.setenv(PREFIX_ENV, "registry.example:5000/svclab/")
+    moved, own = lab_images(), built_images()
+    assert moved.myapp_v1 == "registry.example:5000/svclab/myapp:v1"
+    assert moved.metallb_speaker == own.metallb_speaker.replace("svclab.local", "registry.example:5000/svclab")
+    assert (moved.node, moved.coredns, moved.labnet) == (own.node, own.coredns, own.labnet)

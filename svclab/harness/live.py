@@ -18,7 +18,7 @@ from svclab.core.spec import LabSpec
 from svclab.core.wait import wait_for
 from svclab.labs import Lab, Node, NodeShells, read_only
 from svclab.observe import kubeproxy
-from svclab.observe.proxymode import InForce, configured_mode, in_force
+from svclab.observe.proxymode import InForce, configured_mode, in_force, ipvs_scheduler
 
 Client = Shell  # a place requests are sent from (the probe pod, the client outside the cluster)
 
@@ -75,6 +75,14 @@ class LiveLab:
         if shells:
             return in_force(self.spec.proxy_mode, self.kubectl, shells, self.proxy.support)
         return reported(self.spec.proxy_mode, self.kubectl, self.nodes)
+
+    def service_subnets(self) -> list[str]:
+        """The spec's Service subnet on svclab's own lab (a check against it also proves the spec
+        was applied); on another cluster its ServiceCIDR objects (Kubernetes 1.33+; [] before)."""
+        if self.provider.builds_cluster:
+            return [self.spec.service_subnet]
+        found = self.kubectl.run("get", "servicecidrs", "-o", "jsonpath={.items[*].spec.cidrs[*]}")
+        return found.stdout.split() if found.ok else []
 
     def cluster_dns(self) -> str:
         """The ClusterIP of kube-system's kube-dns Service, read from the cluster (the address
@@ -137,9 +145,12 @@ def _read_facts(live: LiveLab) -> dict[str, Any]:
     nodes = live.kubectl.get("nodes")["items"]
     cidrs = sorted({c for n in nodes for c in n["spec"].get("podCIDRs", [])})
     info = nodes[0]["status"].get("nodeInfo", {}) if nodes else {}
-    return {"cni": "not known (a cluster svclab did not build)", "node_image": info.get("osImage", ""),
+    scheduler = ipvs_scheduler(live.kubectl) if live.proxy.configured else ""
+    return {"name": live.spec.target, "cni": "not known (a cluster svclab did not build)",
+            "node_image": info.get("osImage", ""), "kernel": info.get("kernelVersion", ""),
+            "ipvs_scheduler": scheduler or "not known (no kube-proxy ConfigMap, or it names none: rr)",
             "pod_subnet": ", ".join(cidrs) or "not known (no node has spec.podCIDRs)",
-            "service_subnet": "not known (the API does not publish it)",
+            "service_subnet": ", ".join(live.service_subnets()) or "not known (no ServiceCIDR: Kubernetes < 1.33)",
             "cluster_dns": live.cluster_dns()}
 
 

@@ -7,6 +7,7 @@ sentence before anything is provisioned.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -69,6 +70,8 @@ def setting(config: pytest.Config, dest: str) -> Any:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    global IN_WORKER
+    IN_WORKER = hasattr(config, "workerinput")
     config.addinivalue_line(
         "markers", "requires_proxy_mode(*modes, reason=None): run only where kube-proxy's mode in "
         "force is one of modes; elsewhere skip, saying which mode is in force")
@@ -100,6 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 EVIDENCE = "svclab_evidence"  # the user_properties key verdicts travel under
+IN_WORKER = False  # this process is a pytest-xdist worker (set in pytest_configure)
 SUITE_TIMEOUT = 1200  # s: pytest-timeout's bound for a lab test (its setup, a new lab, included)
 
 
@@ -132,7 +136,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Keep each test's outcome with the verdicts its report carries (setup skips and errors
     too). Taken out of user_properties before junitxml writes them as properties."""
     carried = [value for key, value in report.user_properties if key == EVIDENCE]
-    if not carried:
+    if not carried or IN_WORKER:  # a pytest-xdist worker: the report goes to the controller as it is
         return
     report.user_properties = [(k, v) for k, v in report.user_properties if k != EVIDENCE]
     message = str(report.longrepr) if report.longrepr else ""
@@ -143,13 +147,21 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if hasattr(session.config, "workerinput"):
-        return  # a pytest-xdist worker: its reports went to the controller, which writes the file
-    # lab facts no report carried: the run ended before any test (a lab refused with pytest.exit)
-    evidence.STORE.lab.update(evidence.STORE.take()["lab"])
+    reports = Path(session.config.getoption("svclab_report_dir"))
+    late = evidence.STORE.take()["lab"]  # lab facts no report carried: noted at the lab's teardown,
+    # or the run ended before any test (a lab refused with pytest.exit)
+    workerinput = getattr(session.config, "workerinput", None)
+    if workerinput is not None:  # a pytest-xdist worker: its reports went to the controller
+        if late:  # the controller runs this hook after every worker's, and merges the file
+            reports.mkdir(parents=True, exist_ok=True)
+            (reports / f".late-lab-facts-{workerinput['workerid']}.json").write_text(json.dumps(late))
+        return
+    for path in sorted(reports.glob(".late-lab-facts-*.json")):
+        evidence.STORE.lab.update(json.loads(path.read_text()))
+        path.unlink()
+    evidence.STORE.lab.update(late)
     if evidence.STORE.lab:
-        where = Path(session.config.getoption("svclab_report_dir")) / "evidence.json"
-        progress.say(f"evidence written to {evidence.write(where)}")
+        progress.say(f"evidence written to {evidence.write(reports / 'evidence.json')}")
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

@@ -411,3 +411,32 @@ def test_svclab_s_own_lab_runs_cluster_changes_without_the_opt_in(pytester: pyte
     result = run(pytester, *GUARDS)
     result.assert_outcomes(passed=2)
     assert (pytester.path / "installed").exists()
+
+
+# -- pytest-xdist: the workers' verdicts reach the controller, which writes one evidence.json ----
+
+XDIST = '''
+import pytest
+from svclab.expect import evidence
+from svclab.expect.verdict import holds, verify
+
+@pytest.fixture(scope="session")
+def lab_like():
+    yield
+    evidence.note_lab({"after": "noted at teardown"})  # as the lab's state check is
+
+@pytest.mark.parametrize("n", range(4))
+def test_check(n, lab_like):
+    evidence.note_lab({"name": "fake"})
+    verify(holds(f"check {n}", True, "x", "x"))
+'''
+
+
+def test_the_workers_verdicts_reach_one_evidence_file(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_xdist=XDIST)
+    result = run(pytester, "-n", "2", "--svclab-report-dir", "reports")
+    result.assert_outcomes(passed=4)
+    doc = json.loads((pytester.path / "reports" / "evidence.json").read_text())
+    assert doc["lab"] == {"name": "fake", "after": "noted at teardown"}
+    assert not list((pytester.path / "reports").glob(".late-*"))
+    assert sorted(v["name"] for t in doc["tests"] for v in t["verdicts"]) == [f"check {n}" for n in range(4)]

@@ -103,6 +103,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 EVIDENCE = "svclab_evidence"  # the user_properties key verdicts travel under
+# exit codes of svclab's own, beside pytest's 0-5 (README, "Exit codes")
+EXIT_HOST = 12  # this host cannot run the lab: said before anything was provisioned
+EXIT_LAB = fixtures.EXIT_LAB  # 13: the lab came up but is not usable (say, another proxy mode)
 IN_WORKER = False  # this process is a pytest-xdist worker (set in pytest_configure)
 SUITE_TIMEOUT = 1200  # s: pytest-timeout's bound for a lab test (its setup, a new lab, included)
 
@@ -187,7 +190,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
         make_lab(spec).preflight()
     except SvclabError as exc:
-        pytest.exit(f"svclab: {exc}", returncode=4)
+        pytest.exit(f"svclab: {exc}", returncode=EXIT_HOST)
 
 
 def _marker_modes(marker: pytest.Mark, where: str = "") -> tuple[str, ...]:

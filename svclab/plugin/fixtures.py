@@ -90,7 +90,7 @@ def lab(request: pytest.FixtureRequest, lab_spec: LabSpec) -> Iterator[LiveLab]:
         if share is None or (joined and share.leave()):
             _finish(request, provider, failed=True)
         if isinstance(exc, SvclabError):  # one sentence for the whole run, not one per test
-            pytest.exit(f"svclab: the lab is not usable: {exc}", returncode=3)
+            pytest.exit(f"svclab: the lab is not usable: {exc}", returncode=EXIT_LAB)
         raise
     if share is not None and not share.leave():
         progress.say("other pytest-xdist workers still use the lab: the last one tears it down")
@@ -206,6 +206,7 @@ def nodes(lab: LiveLab) -> dict[str, Any]:
 
 
 SPEC_KEY = pytest.StashKey[LabSpec]()
+EXIT_LAB = 13  # svclab.plugin's exit codes (the plugin imports this module, not the reverse)
 
 
 @pytest.fixture(scope="module")

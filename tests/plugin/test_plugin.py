@@ -109,7 +109,7 @@ def test_bad_spec_is_a_usage_error(pytester: pytest.Pytester, args: tuple[str, .
 def test_unknown_provider_exits_at_preflight(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(LAB_TEST)
     result = run(pytester, "--lab", "nosuch")
-    assert result.ret == 4
+    assert result.ret == 12
     assert exit_line(result).startswith("svclab: Unknown lab provider 'nosuch': use one of kind, existing")
     result.stdout.fnmatch_lines(["*no tests ran*"])
 
@@ -158,14 +158,14 @@ def test_no_lab_test_needs_no_docker(pytester: pytest.Pytester, monkeypatch: pyt
     assert "Exit:" not in output(result)
 
 
-# -- 5: a host that cannot run the lab: exit 4, one sentence, nothing left behind -------
+# -- 5: a host that cannot run the lab: exit 12, one sentence, nothing left behind -------
 
 def test_missing_docker_engine(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     before = docker_names()
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     pytester.makepyfile(LAB_TEST)
     result = run(pytester, *GUARDS, "--proxy-mode", "iptables")
-    assert result.ret == 4
+    assert result.ret == 12
     said = exit_line(result)
     assert said.startswith("svclab: No Docker engine answers on this host (docker info: ")
     assert said.endswith("run `lab/host/prepare.sh` (as root) to install and start one.")
@@ -181,7 +181,7 @@ def test_ipvs_without_ip_vs(pytester: pytest.Pytester) -> None:
     before = docker_names()
     pytester.makepyfile(LAB_TEST)
     result = run(pytester, *GUARDS, "--proxy-mode", "ipvs")
-    assert result.ret == 4
+    assert result.ret == 12
     said = exit_line(result)  # the cache is empty, so the IPVS VM is not built
     assert said.startswith("svclab: kube-proxy's IPVS mode needs ip_vs, which kernel ")
     assert "so svclab runs the lab's IPVS node in a qemu VM, and that VM cannot start yet: its disk is not " \
@@ -332,7 +332,7 @@ from svclab.expect import evidence
 def refused():
     evidence.note_lab({"name": "recorded-lab", "error": "kube-proxy mode 'nftables' was requested but its "
                                                          "ConfigMap says 'iptables'."})
-    pytest.exit("svclab: the lab is not usable", returncode=4)
+    pytest.exit("svclab: the lab is not usable", returncode=13)
 
 def test_needs_it(refused):
     pass
@@ -343,7 +343,7 @@ def test_a_lab_refused_before_any_test_still_writes_its_error(pytester: pytest.P
     """`svclab drill` reads a wrong proxy mode from the evidence of a run that ran no test."""
     pytester.makepyfile(test_refused=LAB_REFUSED)
     result = run(pytester, "--svclab-report-dir", "reports")
-    assert result.ret == 4
+    assert result.ret == 13
     doc = json.loads((pytester.path / "reports" / "evidence.json").read_text())
     assert "but its ConfigMap says 'iptables'" in doc["lab"]["error"] and doc["tests"] == []
 

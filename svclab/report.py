@@ -152,6 +152,8 @@ def lab_facts(lab: dict[str, Any]) -> list[tuple[str, str]]:
         facts.append(("Lab", f"{lab.get('provider', '')}:{lab.get('name', '')}"))
     if lab.get("cluster_changes"):
         facts.append(("Cluster-scoped changes", str(lab["cluster_changes"])))
+    if lab.get("cluster_state_after"):
+        facts.append(("Cluster state after the run", str(lab["cluster_state_after"])))
     return facts
 
 

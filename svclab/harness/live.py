@@ -145,10 +145,11 @@ def _read_facts(live: LiveLab) -> dict[str, Any]:
     nodes = live.kubectl.get("nodes")["items"]
     cidrs = sorted({c for n in nodes for c in n["spec"].get("podCIDRs", [])})
     info = nodes[0]["status"].get("nodeInfo", {}) if nodes else {}
-    scheduler = ipvs_scheduler(live.kubectl) if live.proxy.configured else ""
+    scheduler = ((ipvs_scheduler(live.kubectl) or "rr (kube-proxy's default: its ConfigMap names none)")
+                 if live.proxy.configured else "not known (no kube-proxy ConfigMap)")
     return {"name": live.spec.target, "cni": "not known (a cluster svclab did not build)",
             "node_image": info.get("osImage", ""), "kernel": info.get("kernelVersion", ""),
-            "ipvs_scheduler": scheduler or "not known (no kube-proxy ConfigMap, or it names none: rr)",
+            "ipvs_scheduler": scheduler,
             "pod_subnet": ", ".join(cidrs) or "not known (no node has spec.podCIDRs)",
             "service_subnet": ", ".join(live.service_subnets()) or "not known (no ServiceCIDR: Kubernetes < 1.33)",
             "cluster_dns": live.cluster_dns()}

@@ -6,7 +6,8 @@
 # Network hygiene, by hand too: the nodes sit on a Docker network of their own with masquerading
 # off and a DOCKER-USER rule that drops whatever its bridge would forward elsewhere; the CoreDNS
 # applied here answers only cluster.local and forwards nothing.
-#   usage: handmade-cluster.sh up|down   (KUBECONFIG written to /tmp/handmade.kubeconfig)
+#   usage: [PROXY_MODE=nftables|iptables|ipvs|none] handmade-cluster.sh up|down
+#   (KUBECONFIG written to /tmp/handmade.kubeconfig; PROXY_MODE=none: a cluster with no kube-proxy)
 set -euo pipefail
 NAME=handmade
 NET=handmade
@@ -37,7 +38,7 @@ cat > /tmp/handmade-kind.yaml <<YAML
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 networking:
-  kubeProxyMode: nftables
+  kubeProxyMode: ${PROXY_MODE:-nftables}
   podSubnet: 10.120.0.0/16
   serviceSubnet: 10.140.0.0/16
   disableDefaultCNI: true
@@ -48,7 +49,7 @@ nodes:
 kubeadmConfigPatches:
 - |
   kind: InitConfiguration
-  skipPhases: [preflight, addon/coredns]
+  skipPhases: [preflight, addon/coredns$([ "${PROXY_MODE:-}" = none ] && echo ", addon/kube-proxy")]
 - |
   kind: ClusterConfiguration
   imageRepository: svclab.local
@@ -75,4 +76,5 @@ print("\n".join(l for l in text.splitlines() if f"lab.zone {LAB_ZONE}" not in l)
 PY
 "$KUBECTL" apply -f /tmp/handmade-addons.yaml
 "$KUBECTL" wait --for=condition=Ready nodes --all --timeout=180s
-"$KUBECTL" -n kube-system rollout status deployment/coredns --timeout=180s
+# (with no kube-proxy nothing reaches the API's ClusterIP, so CoreDNS never gets ready: not waited for)
+[ "${PROXY_MODE:-}" = none ] || "$KUBECTL" -n kube-system rollout status deployment/coredns --timeout=180s

@@ -75,7 +75,11 @@ def lab(request: pytest.FixtureRequest, lab_spec: LabSpec) -> Iterator[LiveLab]:
     share = sharing(request)
     joined = False
     try:
-        first = share.join(provider.up) if share else True
+        if share is None:
+            provider.up()
+            first = True
+        else:
+            first = share.join(provider.up)
         joined = True
         live = open_lab(lab_spec, provider)
         evidence.note_lab(lab_facts(live))
@@ -90,7 +94,11 @@ def lab(request: pytest.FixtureRequest, lab_spec: LabSpec) -> Iterator[LiveLab]:
         if share is None or (joined and share.leave()):
             _finish(request, provider, failed=True)
         if isinstance(exc, SvclabError):  # one sentence for the whole run, not one per test
-            pytest.exit(f"svclab: the lab is not usable: {exc}", returncode=EXIT_LAB)
+            said = f"svclab: the lab is not usable: {exc}"
+            if share is not None:  # pytest.exit in a pytest-xdist worker crashes the controller:
+                request.session.shouldstop = said  # this worker stops, its test errors with the sentence
+                raise SvclabError(said) from exc
+            pytest.exit(said, returncode=EXIT_LAB)
         raise
     if share is not None and not share.leave():
         progress.say("other pytest-xdist workers still use the lab: the last one tears it down")

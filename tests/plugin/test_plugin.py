@@ -440,3 +440,38 @@ def test_the_workers_verdicts_reach_one_evidence_file(pytester: pytest.Pytester)
     assert doc["lab"] == {"name": "fake", "after": "noted at teardown"}
     assert not list((pytester.path / "reports").glob(".late-*"))
     assert sorted(v["name"] for t in doc["tests"] for v in t["verdicts"]) == [f"check {n}" for n in range(4)]
+
+
+# -- the lab fixture brings its provider up (with and without pytest-xdist) ---------------
+
+FAKE_PROVIDER = '''
+from svclab.core.errors import LabError
+
+class FakeLab:
+    builds_cluster = True
+
+    def __init__(self, spec):
+        self.spec, self.owned, self.reused = spec, False, False
+
+    def preflight(self):
+        pass
+
+    def up(self):
+        raise LabError("the fake provider's up() was called")
+
+    def down(self):
+        pass
+'''
+
+FAKE_CONFTEST = '''
+import svclab.labs
+svclab.labs.PROVIDERS["fake"] = "fakelab:FakeLab"
+'''
+
+
+@pytest.mark.parametrize("extra", [(), ("-n", "2")])
+def test_the_lab_fixture_brings_its_provider_up(pytester: pytest.Pytester, extra: tuple[str, ...]) -> None:
+    pytester.makepyfile(fakelab=FAKE_PROVIDER, test_up=LAB_TEST)
+    pytester.makeconftest(FAKE_CONFTEST)
+    result = run(pytester, "--lab", "fake", *extra)
+    assert "the lab is not usable: the fake provider's up() was called" in output(result)

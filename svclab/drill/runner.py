@@ -78,7 +78,17 @@ def find_fact(run: Pass, fact: str) -> tuple[str, str, int]:
                 if test.get("properties", {}).get("failed_in") == "setup":
                     who += " (in its setup: a fixture's verdict)"
                 return who, line.strip().removeprefix("E ").strip()[:300], len(failed)
-    return "", "", len(failed)
+    return "", _instead(failed), len(failed)
+
+
+def _instead(failed: list[dict[str, Any]]) -> str:
+    """What the suites said when they did not say the fact: the first failed test's last error
+    line (a module that errored before reaching the broken thing is not a catch, and says why)."""
+    if not failed:
+        return ""
+    errors = [line.strip().removeprefix("E").strip(" |") for line in str(failed[0].get("message", "")).splitlines()
+              if line.strip().startswith("E ")]
+    return f"instead, {failed[0]['nodeid']}: {(errors or ['(no error line)'])[-1]}"[:300]
 
 
 def drill_once(live: LiveLab, drill: Drill, reports: Path, extra: list[str]) -> Outcome:

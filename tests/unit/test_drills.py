@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from svclab.drill.catalogue import CATALOGUE, by_name
@@ -64,3 +67,13 @@ def test_the_table_says_caught_n_of_n_and_names_what_was_not() -> None:
     assert "**Caught 1 of 2**" in text and "**not caught**" in text and "x \\| y" in text
     page = html(doc)
     assert "caught 1 of 2" in page and "not caught" in page
+
+
+def test_a_miss_says_what_the_suites_said_instead() -> None:
+    """Recorded from the IPVS drill run on f9f2ef5: the module errored before the firewalled port."""
+    doc = json.loads((Path(__file__).parents[1] / "recorded" / "drills" / "ipvs-node-port-firewalled-missed.json")
+                     .read_text())
+    by, seen, failed = find_fact(Pass(1, doc, Path("pytest.log")), r"failures: \d+ \(timed out")
+    assert by == "" and failed == 6
+    assert seen.startswith("instead, suites/test_nodeport.py::test_api_refuses_out_of_range_or_duplicate_node_ports")
+    assert seen.endswith("spec.ports[0].nodePort: Invalid value: 31682: provided port is already allocated")

@@ -26,7 +26,8 @@ BEHAVIOURS = {
     "test_nodeport": "NodePort", "test_externalip": "externalIPs", "test_loadbalancer": "LoadBalancer",
     "test_affinity": "Session affinity", "test_named_ports": "Named ports", "test_readiness": "Readiness",
     "test_endpoints_follow": "Endpoints follow pods", "test_port_forward": "port-forward",
-    "test_ipvs_schedulers": "IPVS schedulers",
+    "test_ipvs_schedulers": "IPVS schedulers", "test_no_endpoints": "No endpoints",
+    "test_source_ip": "Source IP and hairpin",
 }
 INTENDED = "negative control: failed as intended"
 KINDS = ("regression", "fix", "changed", "added", "removed")  # the order compare() sorts by

@@ -3,6 +3,7 @@
 from svclab.expect.dataplane import entries_present, ipvs_virtual_server
 from svclab.expect.dns import dns_answer, dns_status
 from svclab.expect.randomness import random_choice
+from svclab.expect.source import rejected, source_seen
 from svclab.expect.spread import RANDOM_SAMPLE
 from svclab.expect.traffic import answered, one_pod, reaches_all, refused_share, round_robin, unanswered
 from svclab.expect.verdict import Verdict, VerdictFailed, holds, refuted, settle, verify, verify_all
@@ -22,8 +23,10 @@ __all__ = [
            "reaches_all",
            "refused_share",
            "refuted",
+           "rejected",
            "round_robin",
            "settle",
+           "source_seen",
            "unanswered",
            "verify",
            "verify_all",

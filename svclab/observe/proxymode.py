@@ -82,13 +82,29 @@ def ipvs_scheduler(kubectl: Kubectl) -> str:
     return str((config.get("ipvs") or {}).get("scheduler") or "")
 
 
+def set_kube_proxy_options(kubectl: Kubectl, options: dict[str, dict[str, object]], why: str) -> None:
+    """Set options in sections of kube-proxy's configuration ({"ipvs": {"scheduler": "sh"}}):
+    edit its ConfigMap, restart its pods; nothing when they already hold."""
+    config = yaml.safe_load(kube_proxy_config(kubectl)) or {}
+    if all((config.get(section) or {}).get(k) == v for section, kv in options.items() for k, v in kv.items()):
+        return
+    for section, kv in options.items():
+        config[section] = {**(config.get(section) or {}), **kv}
+    put_kube_proxy_config(kubectl, yaml.safe_dump(config), why)
+
+
 def set_ipvs_scheduler(kubectl: Kubectl, scheduler: str) -> None:
     """Give kube-proxy (the IPVS one) another scheduler: edit its ConfigMap, restart its pods."""
-    config = yaml.safe_load(kube_proxy_config(kubectl)) or {}
-    if str((config.get("ipvs") or {}).get("scheduler") or "") == scheduler:
-        return
-    config.setdefault("ipvs", {})["scheduler"] = scheduler
-    put_kube_proxy_config(kubectl, yaml.safe_dump(config), f"setting kube-proxy's IPVS scheduler to {scheduler}")
+    if ipvs_scheduler(kubectl) != scheduler:
+        set_kube_proxy_options(kubectl, {"ipvs": {"scheduler": scheduler}},
+                               f"setting kube-proxy's IPVS scheduler to {scheduler}")
+
+
+def set_masquerade_all(kubectl: Kubectl, on: bool) -> None:
+    """kube-proxy SNATs all Service traffic (masqueradeAll) or only what needs it. The iptables
+    section's flag is the one iptables and IPVS mode read; nftables mode reads its own."""
+    set_kube_proxy_options(kubectl, {"iptables": {"masqueradeAll": on}, "nftables": {"masqueradeAll": on}},
+                           f"setting kube-proxy's masqueradeAll to {str(on).lower()}")
 
 
 def put_kube_proxy_config(kubectl: Kubectl, text: str, why: str) -> None:

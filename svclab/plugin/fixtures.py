@@ -26,7 +26,7 @@ from svclab.observe import clusterstate
 from svclab.observe.dataplane import nodeport_entries, service_entries
 from svclab.observe.parsers import parse_listeners, parse_ports, parse_table
 from svclab.observe.probes import SETTLE_REQUESTS, Batch, curl_batch
-from svclab.observe.proxymode import kube_proxy_config, put_kube_proxy_config, set_ipvs_scheduler
+from svclab.observe.proxymode import kube_proxy_config, put_kube_proxy_config, set_ipvs_scheduler, set_masquerade_all
 from svclab.plugin.sharing import sharing
 
 # What suites import from svclab besides svclab.expect: the fixtures' types and the observations
@@ -58,6 +58,7 @@ __all__ = [
     "run",
     "service_entries",
     "set_ipvs_scheduler",
+    "set_masquerade_all",
 ]
 
 

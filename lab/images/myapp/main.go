@@ -3,15 +3,25 @@
 // port in MYAPP_PORTS (default 80), so a test can make a pod declare one port and
 // listen on another. GET /admin/ready?state=0 makes / and /hostname.html answer 503
 // (so a readiness probe on them fails) until /admin/ready?state=1.
+//
+// For the checks of source IPs, hairpin, UDP and terminating endpoints it also:
+// answers GET /clientip with the TCP peer it sees (ip:port); answers GET
+// /fetch?url=U with the body of U fetched by the pod itself (so the pod is the
+// client); answers every datagram on each port in MYAPP_UDP_PORTS with its name
+// (or, for the datagram "clientip", with the peer it sees); and after SIGTERM keeps
+// serving for MYAPP_DRAIN_SECONDS (default 0) before it shuts down.
 package main
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -49,6 +59,10 @@ func main() {
 		}
 		fmt.Fprintln(w, host)
 	})
+	mux.HandleFunc("/clientip", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, r.RemoteAddr)
+	})
+	mux.HandleFunc("/fetch", fetch)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" && r.URL.Path != "/index.html" {
 			http.NotFound(w, r)
@@ -73,9 +87,18 @@ func main() {
 			}
 		}()
 	}
+	for _, port := range strings.Split(os.Getenv("MYAPP_UDP_PORTS"), ",") {
+		if port = strings.TrimSpace(port); port != "" {
+			go serveUDP(":"+port, host)
+		}
+	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	<-stop
+	if drain, _ := strconv.Atoi(os.Getenv("MYAPP_DRAIN_SECONDS")); drain > 0 {
+		log.Printf("myapp: terminating, still serving for %d s", drain)
+		time.Sleep(time.Duration(drain) * time.Second)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, srv := range servers {
@@ -88,4 +111,42 @@ func envOr(key, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+// fetch makes the pod the client: the hairpin and pod-to-pod source-IP checks need a
+// request that leaves a backend pod. One GET, 2 s, no redirects followed.
+func fetch(w http.ResponseWriter, r *http.Request) {
+	client := &http.Client{Timeout: 2 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(r.URL.Query().Get("url"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, io.LimitReader(resp.Body, 1<<16))
+}
+
+// serveUDP answers each datagram with the pod's name, or with the peer it sees for
+// the datagram "clientip".
+func serveUDP(addr, host string) {
+	conn, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("myapp %s listening on udp %s", version, addr)
+	buf := make([]byte, 512)
+	for {
+		n, peer, err := conn.ReadFrom(buf)
+		if err != nil {
+			log.Printf("udp read: %v", err)
+			continue
+		}
+		reply := host
+		if strings.TrimSpace(string(buf[:n])) == "clientip" {
+			reply = peer.String()
+		}
+		_, _ = conn.WriteTo([]byte(reply+"\n"), peer)
+	}
 }

@@ -75,6 +75,12 @@ text = addons_manifest(spec)
 print("\n".join(l for l in text.splitlines() if f"lab.zone {LAB_ZONE}" not in l))
 PY
 "$KUBECTL" apply -f /tmp/handmade-addons.yaml
+if [ "${PROXY_MODE:-}" = none ]; then
+  # no kube-proxy, so nothing serves the API's ClusterIP: like a CNI that replaces kube-proxy, the
+  # pod network is told the API server's own address
+  API=$("$KUBECTL" get node "$NAME-control-plane" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+  "$KUBECTL" -n kube-system set env daemonset/labnet KUBERNETES_SERVICE_HOST="$API" KUBERNETES_SERVICE_PORT=6443
+fi
 "$KUBECTL" wait --for=condition=Ready nodes --all --timeout=180s
 # (with no kube-proxy nothing reaches the API's ClusterIP, so CoreDNS never gets ready: not waited for)
 [ "${PROXY_MODE:-}" = none ] || "$KUBECTL" -n kube-system rollout status deployment/coredns --timeout=180s

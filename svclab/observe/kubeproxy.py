@@ -69,5 +69,5 @@ def no_kube_proxy(kubectl: Kubectl, reported: dict[str, str]) -> None:
     that replaces it): svclab checks kube-proxy's modes, and says so rather than guess."""
     if all(mode == UNREACHABLE for mode in reported.values()) and not runs_kube_proxy(kubectl):
         raise SvclabError("this cluster runs no kube-proxy (no kube-proxy pod or DaemonSet in kube-system, and "
-                          f"nothing answers /proxyMode on {METRICS} on its nodes): its network plugin replaces "
-                          "it, and svclab checks kube-proxy's modes.")
+                          f"nothing answers /proxyMode on {METRICS} on its nodes), so there is no kube-proxy mode to "
+                          "check; a network plugin that replaces kube-proxy is outside what svclab tests.")

@@ -17,6 +17,7 @@ from pathlib import Path
 from svclab import matrix, migration, report
 from svclab.core import progress, tools
 from svclab.core.assets import repo_root
+from svclab.core.errors import SvclabError
 from svclab.core.spec import PROXY_MODES, LabSpec
 from svclab.labs import hostcheck
 from svclab.report import EvidenceError
@@ -124,6 +125,23 @@ def cluster_state(kubeconfig: Path, save: Path | None, against: Path | None) -> 
     return 0
 
 
+def take_down(names: list[str]) -> int:
+    from svclab.labs import kept
+
+    busy = [] if names else [n for n in kept.kept_labs() if kept.busy(n)]
+    try:
+        targets = names or [n for n in kept.kept_labs() if n not in busy]
+        for name in targets:
+            kept.take_down(name)
+    except SvclabError as exc:
+        print(f"svclab down: {exc}", file=sys.stderr)
+        return 2
+    print(f"taken down: {', '.join(targets)}" if targets else "svclab down: nothing to take down")
+    if busy:
+        print(f"left alone, in use by a running svclab: {', '.join(busy)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="svclab")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     state.add_argument("--against", type=Path, help="an earlier snapshot: print what differs from it")
     sub.add_parser("images", add_help=False, help="build every lab image here, or export/push the workloads' "
                    "images for a cluster of yours (`svclab images --help`)")
+    down = sub.add_parser("down", help="take down the labs kept with --keep-lab (or left by a killed run)",
+                          description="Take down svclab's labs on this machine without running a test: the "
+                          "kind cluster, the IPVS VM, the outside clients, the lab network and its fence. A kind "
+                          "cluster svclab did not make is never touched.")
+    down.add_argument("names", nargs="*", help="the labs to take down (default: every svclab lab that is up)")
     from svclab.drill import cli as drill_cli
 
     drill_cli.add_parser(sub)
@@ -162,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         from svclab.images.__main__ import main as images_main
 
         return images_main(unknown)
-    if args.command in ("drill", "compare-labs", "cluster-state") and unknown:
+    if args.command in ("drill", "compare-labs", "cluster-state", "down") and unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "drill":
         return drill_cli.run(args)
@@ -170,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         return compare_labs(args.before, args.after, args.reports)
     if args.command == "cluster-state":
         return cluster_state(args.kubeconfig, args.save, args.against)
+    if args.command == "down":
+        return take_down(args.names)
     if args.lab and len(args.modes) != 1:
         parser.error(f"--lab {args.lab} is one lab: give it one mode (--modes iptables, say), not {len(args.modes)}")
     extra = [*(["--keep-lab"] if args.keep_lab else []),

@@ -8,10 +8,10 @@ from pathlib import Path
 from svclab.core import progress
 from svclab.core.errors import SvclabError
 from svclab.core.spec import PROXY_MODES, LabSpec, parse_lab, validate
-from svclab.drill.catalogue import by_name, describe
+from svclab.drill.catalogue import Drill, by_name, describe
 from svclab.drill.runner import Outcome, drill_once, pytest_run, write
 from svclab.harness.live import open_lab
-from svclab.labs import make_lab
+from svclab.labs import Lab, kept, make_lab
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -44,6 +44,12 @@ def run(args: argparse.Namespace) -> int:
         return 4
     reports = args.reports / "drills" / args.proxy_mode
     suites = sorted({s for d in drills for s in d.suites})
+    with kept.in_use(spec.name):  # `svclab down` leaves the lab alone while the drills run
+        return drill_all(args, spec, provider, drills, suites, reports)
+
+
+def drill_all(args: argparse.Namespace, spec: LabSpec, provider: Lab, drills: list[Drill], suites: list[str],
+              reports: Path) -> int:
     try:
         provider.up()
         live = open_lab(spec, provider)

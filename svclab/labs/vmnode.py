@@ -140,6 +140,9 @@ class VmNode:
         vm = self._vm("unknown")
         return bool(vm.running()) and self.name in kubectl.run("get", "nodes", "-o", "name").stdout
 
+    def running(self) -> bool:
+        return bool(self._vm("unknown").running())
+
     def reattach(self, bridge: str) -> None:
         self.vm = self._vm(bridge)
 

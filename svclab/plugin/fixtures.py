@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from svclab.expect import evidence
 from svclab.expect.verdict import Verdict, holds, settle, verify
 from svclab.harness.jig import MYAPP_SELECTOR, Jig, Pod, Probe, myapp_deployment
 from svclab.harness.live import Client, LiveLab, lab_facts, open_lab
-from svclab.labs import Lab, clusterdns, make_lab, metallb, read_only
+from svclab.labs import Lab, clusterdns, kept, make_lab, metallb, read_only
 from svclab.labs.addons import LAB_ZONE
 from svclab.observe import clusterstate
 from svclab.observe.dataplane import nodeport_entries, service_entries
@@ -75,6 +76,10 @@ def lab(request: pytest.FixtureRequest, lab_spec: LabSpec) -> Iterator[LiveLab]:
     provider = make_lab(lab_spec)
     share = sharing(request)
     joined = False
+    held = ExitStack()  # released after this fixture's teardown (finalizers run last in, first out)
+    request.addfinalizer(held.close)
+    if provider.builds_cluster:  # `svclab down` leaves a lab alone while a run uses it
+        held.enter_context(kept.in_use(lab_spec.name))
     try:
         if share is None:
             provider.up()

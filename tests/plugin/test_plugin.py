@@ -475,3 +475,21 @@ def test_the_lab_fixture_brings_its_provider_up(pytester: pytest.Pytester, extra
     pytester.makeconftest(FAKE_CONFTEST)
     result = run(pytester, "--lab", "fake", *extra)
     assert "the lab is not usable: the fake provider's up() was called" in output(result)
+
+
+BUSY_PROVIDER = FAKE_PROVIDER.replace(
+    '''raise LabError("the fake provider's up() was called")''',
+    '''from svclab.labs import kept
+        raise LabError(f"while up() runs, svclab down sees the lab busy: {kept.busy(self.spec.name)}")''')
+
+
+@pytest.mark.parametrize("extra", [(), ("-n", "2")])
+def test_the_lab_is_marked_in_use_while_a_run_holds_it(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                                       extra: tuple[str, ...]) -> None:
+    """`svclab down` must never take a lab from under a run (it once took the IPVS lab from a
+    README run going on beside it): the lab fixture marks it in use before it brings it up."""
+    monkeypatch.setenv("SVCLAB_CACHE", str(pytester.path / "cache"))
+    pytester.makepyfile(fakelab=BUSY_PROVIDER, test_up=LAB_TEST)
+    pytester.makeconftest(FAKE_CONFTEST)
+    result = run(pytester, "--lab", "fake", *extra)
+    assert "while up() runs, svclab down sees the lab busy: True" in output(result)

@@ -43,10 +43,11 @@ def command(result: CommandResult) -> dict[str, Any]:
 
 
 def note(name: str, ok: bool, expected: str, observed: str, commands: list[CommandResult],
-         data: dict[str, Any]) -> None:
-    """Record one verdict for the test that is running."""
+         data: dict[str, Any], notes: tuple[str, ...] = ()) -> None:
+    """Record one verdict for the test that is running (its notes say where, and what else)."""
     STORE.pending.append({"name": name, "ok": ok, "expected": expected, "observed": observed,
-                          "data": data, "commands": [command(c) for c in commands]})
+                          "data": data, "commands": [command(c) for c in commands],
+                          **({"notes": list(notes)} if notes else {})})
 
 
 def note_lab(facts: dict[str, Any]) -> None:

@@ -55,7 +55,7 @@ class VerdictFailed(AssertionError):
 
 def record(verdict: Verdict) -> Verdict:
     evidence.note(verdict.name, verdict.ok, verdict.expected, verdict.observed,
-                  list(verdict.evidence), dict(verdict.data))
+                  list(verdict.evidence), dict(verdict.data), verdict.notes)
     return verdict
 
 

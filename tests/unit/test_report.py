@@ -210,3 +210,17 @@ def test_a_lab_that_mixes_modes_says_where_requests_go() -> None:
         "requested ipvs, configured ipvs, in force cp: iptables, vm: ipvs, w: iptables; requests to Service "
         "addresses go through vm, the other nodes run iptables on purpose (their kernel cannot run ipvs; node "
         "ports are checked on every node, each named with its mode)")
+
+
+def test_a_verdicts_notes_reach_the_evidence_and_the_page() -> None:
+    """Which node or address a verdict is about is often only in its notes: they are kept."""
+    from svclab.expect import evidence as store
+    from svclab.expect.verdict import Verdict, record
+
+    record(Verdict("the connection is refused at once", True, "12 refused", "refused 12").noted(
+        "node port on svclab-worker (nftables)"))
+    noted = store.STORE.pending.pop()
+    assert noted["notes"] == ["node port on svclab-worker (nftables)"]
+    doc = evidence()
+    doc["tests"][0]["verdicts"].append(noted)
+    assert "note: node port on svclab-worker (nftables)" in render_html(doc)

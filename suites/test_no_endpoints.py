@@ -1,7 +1,7 @@
 """No endpoints: a Service whose selector matches no pod refuses a connection at once, on its
 ClusterIP and on every node's node port, rather than dropping it until the client gives up.
 
-Measured here in all three modes: of 20 sequential connections the first six are refused at once
+Measured here in all three modes: of sequential connections the first six are refused at once
 and the rest one a second, each on its SYN's first retransmission. That is the kernel's ICMP rate
 limit (net.ipv4.icmp_ratelimit, 1 s per client after a burst of 6), so the refusal is an ICMP
 port unreachable from kube-proxy's reject rule in each mode, not a TCP reset. The Service is first

@@ -147,5 +147,5 @@ def test_negative_control_hairpin_mode_off_breaks_the_way_back(
     pod, ip = lone
     # every request now waits out curl's 2 s limit: half the sample is enough to see it
     broken = refuted(reaches_all(probe.curl(hairpin_url(pod, ip), REQUESTS // 2), [pod.name]),
-                     f"hairpin mode off on the bridge ports of {pod.node}")
+                     f"hairpin mode off on {pod.name}'s bridge port on {pod.node}")
     assert broken.data["counts"].get(pod.name, 0) == 0, broken.report()  # type: ignore[attr-defined]

@@ -128,9 +128,10 @@ def cluster_state(kubeconfig: Path, save: Path | None, against: Path | None) -> 
 def take_down(names: list[str]) -> int:
     from svclab.labs import kept
 
-    busy = [] if names else [n for n in kept.kept_labs() if kept.busy(n)]
-    try:
-        targets = names or [n for n in kept.kept_labs() if n not in busy]
+    try:  # listing needs kind and Docker: a HostError is one sentence here too
+        up = [] if names else kept.kept_labs()
+        busy = [n for n in up if kept.busy(n)]
+        targets = names or [n for n in up if n not in busy]
         for name in targets:
             kept.take_down(name)
     except SvclabError as exc:

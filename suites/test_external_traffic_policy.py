@@ -1,0 +1,108 @@
+"""externalTrafficPolicy: Local on a NodePort, from a client outside the cluster.
+
+Only the node with a local endpoint answers, and the pod sees the client's own address; the
+other nodes answer nothing (no fallback, no second hop). kube-proxy's health-check node port
+says which nodes have one: 200 there, 503 elsewhere (how a cloud load balancer picks its nodes).
+Cluster, for contrast: every node answers, and the pod sees a node's address (SNAT).
+
+One myapp pod, on the node whose kube-proxy is under test (in the IPVS lab, the VM).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from svclab.expect import Verdict, answered, holds, reaches_all, refuted, settle, source_seen, unanswered, verify_all
+from svclab.plugin.fixtures import Client, Jig, LiveLab, Pod, Probe, curl_batch, myapp_deployment
+
+REQUESTS = 12
+APP = {"app": "etp"}
+
+
+@pytest.fixture(scope="module")
+def local_pod(lab: LiveLab, jig: Jig) -> Pod:
+    node = lab.dataplane[0].name
+
+    def tweak(obj: dict[str, object]) -> None:
+        obj["metadata"]["name"] = "etp"  # type: ignore[index]
+        obj["spec"]["selector"]["matchLabels"] = APP  # type: ignore[index]
+        obj["spec"]["template"]["metadata"]["labels"] = APP  # type: ignore[index]
+        obj["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": node}  # type: ignore[index]
+
+    jig.apply(myapp_deployment(1), tweak)
+    return jig.wait_ready_pods(APP, 1)[0]
+
+
+@pytest.fixture(scope="module")
+def ports(jig: Jig, probe: Probe, local_pod: Pod) -> tuple[int, int]:
+    """The Service's node port and its health-check node port."""
+    svc = jig.create_service("etp", type_="NodePort",
+                             tweak=lambda s: s["spec"].update(selector=APP, externalTrafficPolicy="Local"))
+    jig.wait_endpoints("etp", [local_pod.ip], facts=jig.facts("etp"))
+    return int(svc["spec"]["ports"][0]["nodePort"]), int(svc["spec"]["healthCheckNodePort"])
+
+
+@pytest.fixture(scope="module")
+def client_ip(outside: Client) -> str:
+    shown = outside.run(["ip", "-4", "-o", "addr", "show", "eth0"]).check("the outside client's address")
+    return shown.stdout.split()[3].split("/")[0]
+
+
+def answers_only_locally(lab: LiveLab, outside: Client, pod: Pod, port: int) -> list[Verdict]:
+    """The pod's node answers every request; every other node answers none."""
+    out = []
+    for node in lab.nodes:
+        url = f"http://{node.address}:{port}/hostname.html"
+        where = f"{node.name} ({lab.mode_on(node.name)})"
+        if node.name == pod.node:
+            out.append(settle(lambda u=url, w=where: reaches_all(  # type: ignore[misc]
+                curl_batch(outside, u, REQUESTS), [pod.name], f"{w}, with the local endpoint, answers"), timeout=60)[0])
+        else:
+            out.append(unanswered(curl_batch(outside, url, 3)).noted(f"{where} has no local endpoint"))
+    return out
+
+
+def test_local_policy_answers_only_where_the_endpoint_is(lab: LiveLab, jig: Jig, outside: Client,
+                                                         local_pod: Pod, ports: tuple[int, int]) -> None:
+    verify_all(answers_only_locally(lab, outside, local_pod, ports[0]), jig.facts("etp"))
+
+
+def test_local_policy_keeps_the_clients_address(jig: Jig, outside: Client, local_pod: Pod,
+                                                ports: tuple[int, int], client_ip: str, lab: LiveLab) -> None:
+    node = next(n for n in lab.nodes if n.name == local_pod.node)
+    batch = curl_batch(outside, f"http://{node.address}:{ports[0]}/clientip", REQUESTS)
+    verify_all([source_seen(batch, [client_ip], "the pod sees the outside client's own address")], jig.facts("etp"))
+
+
+def test_health_check_node_port_says_which_nodes_have_an_endpoint(lab: LiveLab, jig: Jig, outside: Client,
+                                                                  local_pod: Pod, ports: tuple[int, int]) -> None:
+    out: list[Verdict] = []
+    for node in lab.nodes:
+        batch = curl_batch(outside, f"http://{node.address}:{ports[1]}/", 3)
+        codes = sorted({a.http_code for a in batch.answers})
+        want = 200 if node.name == local_pod.node else 503
+        out.append(holds(f"{node.name}'s health check answers {want}", batch.short() is None and codes == [want],
+                         f"3 answers, HTTP {want}", f"HTTP {codes}; {batch.failures()} not 200", batch.command))
+    verify_all(out, jig.facts("etp"))
+
+
+def test_negative_control_cluster_policy_answers_everywhere_and_hides_the_client(
+        lab: LiveLab, jig: Jig, outside: Client, local_pod: Pod, ports: tuple[int, int], client_ip: str) -> None:
+    """The policy is the real cause: with Cluster on the same Service, the same checks fail:
+    the other nodes answer too, and the pod sees a node's address."""
+    jig.patch_service("etp", {"spec": {"externalTrafficPolicy": "Cluster"}})
+    try:
+        others = [n for n in lab.nodes if n.name != local_pod.node]
+        for node in others:  # the change is in force on every node before the checks
+            url = f"http://{node.address}:{ports[0]}/hostname.html"
+            verify_all([settle(lambda u=url: answered(curl_batch(outside, u, 3)), timeout=60)[0]])  # type: ignore[misc]
+        verdicts = answers_only_locally(lab, outside, local_pod, ports[0])
+        for node, verdict in zip(lab.nodes, verdicts, strict=True):  # each other node's check must fail
+            if node.name != local_pod.node:
+                refuted(verdict, f"externalTrafficPolicy: Cluster, {node.name} has no local endpoint")
+        node = next(n for n in lab.nodes if n.name == local_pod.node)
+        hidden = refuted(source_seen(curl_batch(outside, f"http://{node.address}:{ports[0]}/clientip", REQUESTS),
+                                     [client_ip]), "externalTrafficPolicy: Cluster on the same Service")
+    finally:
+        jig.patch_service("etp", {"spec": {"externalTrafficPolicy": "Local"}})
+    assert client_ip not in hidden.data["sources"], hidden.report()  # type: ignore[operator]

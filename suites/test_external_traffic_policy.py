@@ -1,11 +1,15 @@
-"""externalTrafficPolicy: Local on a NodePort, from a client outside the cluster.
+"""externalTrafficPolicy: Local on a node port, from a client outside the cluster.
 
 Only the node with a local endpoint answers, and the pod sees the client's own address; the
 other nodes answer nothing (no fallback, no second hop). kube-proxy's health-check node port
 says which nodes have one: 200 there, 503 elsewhere (how a cloud load balancer picks its nodes).
 Cluster, for contrast: every node answers, and the pod sees a node's address (SNAT).
 
-One myapp pod, on the node whose kube-proxy is under test (in the IPVS lab, the VM).
+The Service is of type LoadBalancer, because only that type gets a health-check node port; no
+load balancer address is needed for the node ports (test_loadbalancer checks the address).
+
+One myapp pod: in a lab that mixes modes, on the node whose kube-proxy is under test (the IPVS
+lab's VM); elsewhere where the scheduler puts it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import pytest
 
 from svclab.expect import Verdict, answered, holds, reaches_all, refuted, settle, source_seen, unanswered, verify_all
-from svclab.plugin.fixtures import Client, Jig, LiveLab, Pod, Probe, curl_batch, myapp_deployment
+from svclab.plugin.fixtures import Client, Jig, LiveLab, Pod, Probe, as_app, curl_batch, myapp_deployment, on_node
 
 REQUESTS = 12
 APP = {"app": "etp"}
@@ -21,22 +25,14 @@ APP = {"app": "etp"}
 
 @pytest.fixture(scope="module")
 def local_pod(lab: LiveLab, jig: Jig) -> Pod:
-    node = lab.dataplane[0].name
-
-    def tweak(obj: dict[str, object]) -> None:
-        obj["metadata"]["name"] = "etp"  # type: ignore[index]
-        obj["spec"]["selector"]["matchLabels"] = APP  # type: ignore[index]
-        obj["spec"]["template"]["metadata"]["labels"] = APP  # type: ignore[index]
-        obj["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": node}  # type: ignore[index]
-
-    jig.apply(myapp_deployment(1), tweak)
+    jig.apply(myapp_deployment(1), as_app("etp", APP, on_node(lab.client_node)))
     return jig.wait_ready_pods(APP, 1)[0]
 
 
 @pytest.fixture(scope="module")
 def ports(jig: Jig, probe: Probe, local_pod: Pod) -> tuple[int, int]:
     """The Service's node port and its health-check node port."""
-    svc = jig.create_service("etp", type_="NodePort",
+    svc = jig.create_service("etp", type_="LoadBalancer",
                              tweak=lambda s: s["spec"].update(selector=APP, externalTrafficPolicy="Local"))
     jig.wait_endpoints("etp", [local_pod.ip], facts=jig.facts("etp"))
     return int(svc["spec"]["ports"][0]["nodePort"]), int(svc["spec"]["healthCheckNodePort"])

@@ -22,8 +22,10 @@ from svclab.plugin.fixtures import (
     Pod,
     Probe,
     Shell,
+    as_app,
     kube_proxy_config,
     myapp_deployment,
+    on_node,
     put_kube_proxy_config,
     set_masquerade_all,
 )
@@ -47,14 +49,7 @@ def probe_ip(jig: Jig, probe: Probe) -> str:
 def lone(lab: LiveLab, jig: Jig, probe: Probe) -> tuple[Pod, str]:
     """One myapp pod alone behind a Service of its own, on the node whose kube-proxy is under
     test: every request it sends to that ClusterIP comes back to itself."""
-    def tweak(obj: dict[str, object]) -> None:
-        obj["metadata"]["name"] = "hairpin"  # type: ignore[index]
-        obj["spec"]["selector"]["matchLabels"] = HAIRPIN  # type: ignore[index]
-        obj["spec"]["template"]["metadata"]["labels"] = HAIRPIN  # type: ignore[index]
-        if lab.client_node:
-            obj["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": lab.client_node}  # type: ignore[index]
-
-    jig.apply(myapp_deployment(1), tweak)
+    jig.apply(myapp_deployment(1), as_app("hairpin", HAIRPIN, on_node(lab.client_node)))
     pod = jig.wait_ready_pods(HAIRPIN, 1)[0]
     ip = jig.expose("hairpin", [pod], probe, tweak=lambda s: s["spec"].update(selector=HAIRPIN))
     return pod, ip

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from svclab.expect import reaches_all, refuted, unanswered, verify
-from svclab.plugin.fixtures import Jig, LiveLab, Pod, Probe, myapp_deployment
+from svclab.plugin.fixtures import Jig, LiveLab, Pod, Probe, as_app, myapp_deployment
 
 REQUESTS = 30
 APP = {"app": "itp"}
@@ -23,14 +23,10 @@ HOSTNAME = "kubernetes.io/hostname"
 def placed(name: str, node: str, on: bool) -> Callable[[dict[str, object]], None]:
     """myapp, one replica, named `name`, on `node` (on=True) or on any other node."""
     def tweak(obj: dict[str, object]) -> None:
-        labels = {**APP, "where": name}
-        obj["metadata"]["name"] = name  # type: ignore[index]
-        obj["spec"]["selector"]["matchLabels"] = labels  # type: ignore[index]
-        obj["spec"]["template"]["metadata"]["labels"] = labels  # type: ignore[index]
         term = {"matchExpressions": [{"key": HOSTNAME, "operator": "In" if on else "NotIn", "values": [node]}]}
         obj["spec"]["template"]["spec"]["affinity"] = {  # type: ignore[index]
             "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
-    return tweak
+    return as_app(name, {**APP, "where": name}, tweak)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from svclab.expect.dataplane import entries_present, ipvs_virtual_server
 from svclab.expect.dns import dns_answer, dns_status
+from svclab.expect.flow import flow_moved, flow_pinned
 from svclab.expect.randomness import random_choice
 from svclab.expect.source import rejected, source_seen
 from svclab.expect.spread import RANDOM_SAMPLE
@@ -16,6 +17,8 @@ __all__ = [
            "dns_answer",
            "dns_status",
            "entries_present",
+           "flow_moved",
+           "flow_pinned",
            "holds",
            "ipvs_virtual_server",
            "one_pod",

@@ -52,6 +52,26 @@ def myapp_deployment(replicas: int = 3) -> Obj:
     return manifest("myapp", "deployment.yaml.j2", replicas=replicas)
 
 
+def as_app(name: str, labels: dict[str, str], more: Tweak | None = None) -> Tweak:
+    """A tweak that makes myapp's Deployment another app: its own name, selector and pod labels
+    (so that a suite's Service selects only its pods), then `more`."""
+    def tweak(obj: Obj) -> None:
+        obj["metadata"]["name"] = name
+        obj["spec"]["selector"]["matchLabels"] = dict(labels)
+        obj["spec"]["template"]["metadata"]["labels"] = dict(labels)
+        if more:
+            more(obj)
+    return tweak
+
+
+def on_node(node: str | None) -> Tweak:
+    """A tweak that puts the Deployment's pods on `node`; None leaves them to the scheduler."""
+    def tweak(obj: Obj) -> None:
+        if node:
+            obj["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": node}
+    return tweak
+
+
 def service(name: str, type_: str = "ClusterIP", port: int = 80, target: int | str = 80) -> Obj:
     return manifest("myapp", "service.yaml.j2", name=name, type=type_, port=port, target=target)
 

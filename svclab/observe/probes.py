@@ -36,6 +36,7 @@ class Answer:
     exitcode: int  # curl's: 0 ok, 7 refused, 28 timed out
     seconds: float
     remote: str
+    at: float = 0.0  # seconds since the batch began (UDP flows write it; curl does not)
 
     @property
     def ok(self) -> bool:
@@ -113,7 +114,7 @@ def parse_batch(url: str, result: CommandResult, requested: int) -> Batch:
             answers.append(Answer(
                 body="\n".join(body).strip(), http_code=int(info.get("code") or 0),
                 exitcode=int(info.get("exit") or 0), seconds=float(info.get("time") or 0),
-                remote=info.get("remote", ""),
+                remote=info.get("remote", ""), at=float(info.get("at") or 0),
             ))
             body = []
         else:

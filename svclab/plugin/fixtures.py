@@ -19,15 +19,17 @@ from svclab.core.shell import LocalShell, Shell
 from svclab.core.spec import NODE_PORT_RANGE, LabSpec
 from svclab.expect import evidence
 from svclab.expect.verdict import Verdict, holds, settle, verify
-from svclab.harness.jig import MYAPP_SELECTOR, Jig, Pod, Probe, myapp_deployment
+from svclab.harness.jig import MYAPP_SELECTOR, Jig, Pod, Probe, as_app, myapp_deployment, on_node
 from svclab.harness.live import Client, LiveLab, lab_facts, open_lab
 from svclab.labs import Lab, clusterdns, kept, make_lab, metallb, read_only
 from svclab.labs.addons import LAB_ZONE
 from svclab.observe import clusterstate
+from svclab.observe.conntrack import udp_flow_entries
 from svclab.observe.dataplane import nodeport_entries, service_entries
 from svclab.observe.parsers import parse_listeners, parse_ports, parse_table
 from svclab.observe.probes import SETTLE_REQUESTS, Batch, curl_batch
 from svclab.observe.proxymode import kube_proxy_config, put_kube_proxy_config, set_ipvs_scheduler, set_masquerade_all
+from svclab.observe.udp import udp_batch, udp_flow
 from svclab.plugin.sharing import sharing
 
 # What suites import from svclab besides svclab.expect: the fixtures' types and the observations
@@ -46,12 +48,14 @@ __all__ = [
     "Pod",
     "Probe",
     "Shell",
+    "as_app",
     "curl_batch",
     "kube_proxy_config",
     "lab_images",
     "metallb",
     "myapp_deployment",
     "nodeport_entries",
+    "on_node",
     "parse_listeners",
     "parse_ports",
     "parse_table",
@@ -60,6 +64,9 @@ __all__ = [
     "service_entries",
     "set_ipvs_scheduler",
     "set_masquerade_all",
+    "udp_batch",
+    "udp_flow",
+    "udp_flow_entries",
 ]
 
 

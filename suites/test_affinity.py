@@ -1,7 +1,10 @@
 """Session affinity: ClientIP keeps one client on one pod; None spreads.
 
-Timeouts: IPVS does not honour affinity timeouts below about 120 s (kubernetes issue
-89358), so these checks keep the default (10800 s), which holds in every mode."""
+Timeouts: iptables and nftables forget a client TIMEOUT s after its last new connection, so
+requests further apart than that land anywhere. IPVS keeps its persistence template alive as long
+as connection entries refer to it, and a closed connection's entry lives on for about 120 s in
+TIME_WAIT (kubernetes issue 89358): under that floor a short timeout is not honoured and the
+client stays on its pod. The other checks keep the default (10800 s), which holds in every mode."""
 
 from __future__ import annotations
 
@@ -9,10 +12,13 @@ import json
 
 import pytest
 
-from svclab.expect import holds, one_pod, reaches_all, refuted, settle, verify
-from svclab.plugin.fixtures import Jig, LiveLab, Pod, Probe
+from svclab.expect import Verdict, holds, one_pod, reaches_all, refuted, settle, several_pods, verify
+from svclab.plugin.fixtures import Jig, LiveLab, Pod, Probe, curl_batch
 
 REQUESTS = 60
+TIMEOUT = 5  # s: sessionAffinityConfig.clientIP.timeoutSeconds of the short-timeout Service
+PACED = 8  # requests ...
+PER_MINUTE = 7  # ... started 8.6 s apart, each after the timeout ran out: about 60 s in all
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +66,46 @@ def test_negative_control_affinity_turned_off_on_the_same_service_spreads(
     jig.patch_service("myapp-affinity-flip", {"spec": {"sessionAffinity": "ClientIP"}})
     stuck, _ = settle(lambda: one_pod(probe.curl(url, REQUESTS), pods), timeout=window)
     verify(stuck)
+
+
+def short_timeout(s: dict[str, object]) -> None:
+    s["spec"].update(sessionAffinity="ClientIP",  # type: ignore[attr-defined]
+                     sessionAffinityConfig={"clientIP": {"timeoutSeconds": TIMEOUT}})
+
+
+def after_timeout(lab: LiveLab, probe: Probe, url: str, pods: list[str]) -> Verdict:
+    """Requests spaced wider than the timeout: each lands anywhere, except under IPVS's floor."""
+    batch = curl_batch(probe, url, PACED, per_minute=PER_MINUTE)
+    if lab.mode == "ipvs":
+        return one_pod(batch, pods, f"IPVS keeps the client on one pod {60 / PER_MINUTE:.1f} s apart "
+                                    f"(timeout {TIMEOUT} s, under the ~120 s floor)")
+    return several_pods(batch, pods, f"{lab.mode} forgets the client after its {TIMEOUT} s timeout")
+
+
+def test_affinity_with_a_short_timeout(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod]) -> None:
+    """Within the timeout one client stays on one pod in every mode; requests spaced wider than
+    it: per mode, as the module says."""
+    pods = [p.name for p in myapp]
+    ip = jig.expose("myapp-affinity-short", myapp, probe, tweak=short_timeout)
+    url = f"http://{ip}/hostname.html"
+    verify(one_pod(probe.curl(url, REQUESTS), pods).noted("requests back to back, within the timeout"),
+           jig.facts("myapp-affinity-short"))
+    verify(after_timeout(lab, probe, url, pods), jig.facts("myapp-affinity-short"))
+
+
+def test_negative_control_what_makes_the_spaced_requests_behave_so(
+        lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod]) -> None:
+    """The same spaced check on the same Service fails once its cause is gone: iptables and
+    nftables, the timeout back at 10800 s (the client now stays); IPVS, affinity off (the
+    client now moves: it stayed because of the persistence template)."""
+    pods = [p.name for p in myapp]
+    ip = jig.expose("myapp-affinity-short-ctl", myapp, probe, tweak=short_timeout)
+    url = f"http://{ip}/hostname.html"
+    change: dict[str, object] = {"sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 10800}}}
+    cause = "the timeout back at 10800 s"
+    if lab.mode == "ipvs":
+        change, cause = {"sessionAffinity": "None", "sessionAffinityConfig": None}, "sessionAffinity None"
+    marks = lab.clocks()
+    jig.patch_service("myapp-affinity-short-ctl", {"spec": change})
+    verify(settle(lambda: lab.synced_since(marks), timeout=60)[0], jig.facts("myapp-affinity-short-ctl"))
+    refuted(after_timeout(lab, probe, url, pods), cause)

@@ -27,7 +27,9 @@ BEHAVIOURS = {
     "test_affinity": "Session affinity", "test_named_ports": "Named ports", "test_readiness": "Readiness",
     "test_endpoints_follow": "Endpoints follow pods", "test_port_forward": "port-forward",
     "test_ipvs_schedulers": "IPVS schedulers", "test_no_endpoints": "No endpoints",
-    "test_source_ip": "Source IP and hairpin",
+    "test_source_ip": "Source IP and hairpin", "test_traffic_policy": "internalTrafficPolicy",
+    "test_external_traffic_policy": "externalTrafficPolicy", "test_udp": "UDP and multi-port",
+    "test_terminating": "Terminating endpoints", "test_service_changes": "Service changes",
 }
 INTENDED = "negative control: failed as intended"
 KINDS = ("regression", "fix", "changed", "added", "removed")  # the order compare() sorts by

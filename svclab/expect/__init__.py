@@ -6,7 +6,15 @@ from svclab.expect.flow import flow_moved, flow_pinned
 from svclab.expect.randomness import random_choice
 from svclab.expect.source import rejected, source_seen
 from svclab.expect.spread import RANDOM_SAMPLE
-from svclab.expect.traffic import answered, one_pod, reaches_all, refused_share, round_robin, unanswered
+from svclab.expect.traffic import (
+    answered,
+    one_pod,
+    reaches_all,
+    refused_share,
+    round_robin,
+    several_pods,
+    unanswered,
+)
 from svclab.expect.verdict import Verdict, VerdictFailed, holds, refuted, settle, verify, verify_all
 
 __all__ = [
@@ -29,6 +37,7 @@ __all__ = [
            "rejected",
            "round_robin",
            "settle",
+           "several_pods",
            "source_seen",
            "unanswered",
            "verify",

@@ -69,6 +69,19 @@ def one_pod(batch: Batch, pods: Sequence[str], name: str = "one client stays on 
         (batch.command,), data=_data(batch, counts, pods, pods_answering=len(counts)))
 
 
+def several_pods(batch: Batch, pods: Sequence[str], name: str = "the client is not kept on one pod") -> Verdict:
+    """Answers from at least two of `pods`, none failed, from a sample large enough that random
+    choice would land on one pod only with probability at most FALSE_PASS: an affinity that has
+    expired (one pod would mean it had not)."""
+    counts = dict(batch.counts())
+    need = one_pod_minimum(len(pods))
+    big_enough = batch.requested >= need
+    ok = big_enough and batch.short() is None and not batch.failed() and len(counts) >= 2 and set(counts) <= set(pods)
+    return Verdict(name, ok, f"all {batch.requested} requests answered, by at least two of {sorted(pods)}",
+                   _observed(batch, counts, pods) + ("" if big_enough else f"; a sample under {need} proves nothing"),
+                   (batch.command,), data=_data(batch, counts, pods, pods_answering=len(counts)))
+
+
 def round_robin(batch: Batch, pods: Sequence[str]) -> Verdict:
     """IPVS rr from one client: counts differ by at most one and every window of len(pods)
     consecutive answers names each pod once (the cycle order is free). At least two full

@@ -210,6 +210,13 @@ class Jig:
                                   namespace=self.namespace)["items"]
         return ready_addresses(slices)
 
+    def endpoint_conditions(self, name: str) -> tuple[CommandResult, dict[str, dict[str, bool]]]:
+        """Every endpoint address of the Service with its conditions (ready, serving, terminating)."""
+        shown = self.run("get", "endpointslices", "-l", f"{SERVICE_NAME_LABEL}={name}", "-o", "json")
+        items = json.loads(shown.stdout)["items"] if shown.ok else []
+        return shown, {addr: {k: bool(v) for k, v in (e.get("conditions") or {}).items()}
+                       for s in items for e in s.get("endpoints") or [] for addr in e.get("addresses", [])}
+
     def wait_endpoints(self, name: str, ips: list[str], timeout: float = 60, facts: Facts | None = None) -> list[str]:
         """Wait (a watch on the EndpointSlices) until the Service's ready endpoints are exactly
         `ips`; giving up fails the test."""

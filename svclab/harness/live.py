@@ -16,6 +16,7 @@ from svclab.core.result import CommandResult
 from svclab.core.shell import Shell
 from svclab.core.spec import LabSpec
 from svclab.core.wait import wait_for
+from svclab.expect.verdict import Verdict, holds
 from svclab.labs import Lab, Node, NodeShells, read_only
 from svclab.observe import kubeproxy
 from svclab.observe.proxymode import InForce, configured_mode, in_force, ipvs_scheduler
@@ -92,6 +93,23 @@ class LiveLab:
 
     def mode_on(self, node: str) -> str:
         return self.proxy.observed.get(node, self.mode)
+
+    def clocks(self) -> dict[str, float]:
+        """Each data-plane node's clock, now: marks that synced_since compares kube-proxy's syncs with."""
+        return {n.name: kubeproxy.node_clock(self.on(n.name)) for n in self.dataplane}
+
+    def synced_since(self, marks: dict[str, float]) -> Verdict:
+        """kube-proxy on every data-plane node queued a sync after its mark, and finished it: a
+        change made after the marks is in the data plane (a restarted kube-proxy is Ready before
+        its first sync, so Ready says nothing of that)."""
+        seen, reads = {}, []
+        for node, mark in marks.items():
+            read, times = kubeproxy.sync_times(self.on(node))
+            reads.append(read)
+            seen[node] = (kubeproxy.synced_after(times, mark), times)
+        return holds("kube-proxy synced after the change", all(ok for ok, _ in seen.values()),
+                     "on every data-plane node a sync queued after the change, and done",
+                     "; ".join(f"{n}: {'yes' if ok else 'no'} ({t})" for n, (ok, t) in seen.items()), *reads)
 
     def on_dataplane(self, argv: list[str]) -> dict[str, CommandResult]:
         """Run argv on every node where the requested mode is in force."""

@@ -15,6 +15,7 @@ from typing import Any
 from svclab.core.errors import SvclabError
 from svclab.core.kubectl import Kubectl
 from svclab.core.result import CommandResult
+from svclab.core.shell import Shell
 from svclab.core.wait import wait_for
 
 METRICS = "127.0.0.1:10249"
@@ -71,3 +72,32 @@ def no_kube_proxy(kubectl: Kubectl, reported: dict[str, str]) -> None:
         raise SvclabError("this cluster runs no kube-proxy (no kube-proxy pod or DaemonSet in kube-system, and "
                           f"nothing answers /proxyMode on {METRICS} on its nodes), so there is no kube-proxy mode to "
                           "check; a network plugin that replaces kube-proxy is outside what svclab tests.")
+
+
+# kube-proxy's account of its syncs, from its metrics on the node itself (a node shell). The node
+# image has no curl; bash's /dev/tcp speaks the one HTTP/1.0 GET needed.
+QUEUED = "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds"
+DONE = "kubeproxy_sync_proxy_rules_last_timestamp_seconds"
+_GET = ("exec 3<>/dev/tcp/{host}/{port} && printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3 && "
+        "timeout 5 cat <&3").format(host=METRICS.split(":")[0], port=METRICS.split(":")[1])
+
+
+def node_clock(node: Shell) -> float:
+    """The node's own clock (the VM's may differ from this host's): marks compared with its syncs."""
+    return float(node.run(["date", "+%s.%N"]).check("date on the node").stdout.strip())
+
+
+def sync_times(node: Shell) -> tuple[CommandResult, dict[str, float]]:
+    """When kube-proxy last queued a sync and last finished one (IPv4), on the node's clock."""
+    read = node.run(["bash", "-c", _GET])
+    found: dict[str, float] = {}
+    for line in read.stdout.splitlines():
+        for what, name in (("queued", QUEUED), ("done", DONE)):
+            if line.startswith(name + '{ip_family="IPv4"}'):
+                found[what] = float(line.split()[-1])
+    return read, found
+
+
+def synced_after(times: dict[str, float], mark: float) -> bool:
+    """A sync was queued after `mark` (a change made then reached kube-proxy) and has run since."""
+    return times.get("queued", 0) > mark and times.get("done", 0) >= times.get("queued", 0)

@@ -84,12 +84,14 @@ class Batch:
         return f"{sum(bad.values())}" + (f" ({kinds})" if kinds else "")
 
 
-def curl_argv(url: str, count: int, timeout: float = REQUEST_TIMEOUT) -> list[str]:
+def curl_argv(url: str, count: int, timeout: float = REQUEST_TIMEOUT, per_minute: int = 0) -> list[str]:
+    """`count` GETs; with per_minute, curl itself spaces their starts 60/per_minute s apart."""
     if not 1 <= count <= MAX_REQUESTS:
         raise ValueError(f"a batch is 1 to {MAX_REQUESTS} requests, not {count}")
     sep = "&" if "?" in url else "?"
+    rate = ["--rate", f"{per_minute}/m"] if per_minute else []
     # curl's URL globbing makes `count` transfers from one short, replayable argument
-    return ["curl", "-s", "-H", "Connection: close", "--max-time", str(timeout),
+    return ["curl", "-s", "-H", "Connection: close", "--max-time", str(timeout), *rate,
             "-w", f"\n{MARK}{WRITE_OUT}\n", f"{url}{sep}n=[1-{count}]"]
 
 
@@ -122,10 +124,12 @@ def parse_batch(url: str, result: CommandResult, requested: int) -> Batch:
     return Batch(url, requested, tuple(answers), result)
 
 
-def curl_batch(shell: Shell, url: str, count: int) -> Batch:
-    """`count` GETs of url from `shell` (the probe pod, the outside client); one process in all."""
-    budget = min(count * REQUEST_TIMEOUT + 30, BATCH_BUDGET)
-    return parse_batch(url, shell.run(curl_argv(url, count), timeout=budget), count)
+def curl_batch(shell: Shell, url: str, count: int, per_minute: int = 0) -> Batch:
+    """`count` GETs of url from `shell` (the probe pod, the outside client); one process in all.
+    per_minute paces them (curl's --rate), for checks about what time does between requests."""
+    paced = count * 60 / per_minute if per_minute else 0
+    budget = min(paced + count * REQUEST_TIMEOUT + 30, BATCH_BUDGET)
+    return parse_batch(url, shell.run(curl_argv(url, count, per_minute=per_minute), timeout=budget), count)
 
 
 def dig_argv(name: str, rtype: str = "A", server: str | None = None) -> list[str]:

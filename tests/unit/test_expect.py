@@ -20,6 +20,7 @@ from svclab.expect import (
     refuted,
     round_robin,
     settle,
+    several_pods,
     unanswered,
     verify,
     verify_all,
@@ -68,6 +69,7 @@ EXPECTATIONS: dict[str, Callable[[Batch], Verdict]] = {
     "random_choice": lambda b: random_choice(b, PODS),
     "refused_share": lambda b: refused_share(b, PODS[:2], PODS[2:]),
     "answered": answered,
+    "several_pods": lambda b: several_pods(b, PODS),
 }
 
 
@@ -87,7 +89,8 @@ def test_every_expectation_fails_on_an_empty_batch(name: str) -> None:
 
 
 @pytest.mark.parametrize("name, holds", [("reaches_all", True), ("one_pod", False), ("round_robin", True),
-                                         ("random_choice", False), ("refused_share", False), ("answered", True)])
+                                         ("random_choice", False), ("refused_share", False), ("answered", True),
+                                         ("several_pods", True)])
 def test_a_rotation_passes_only_what_a_rotation_is(name: str, holds: bool) -> None:
     assert EXPECTATIONS[name](batch(cycle(RANDOM_SAMPLE))).ok is holds
 
@@ -247,3 +250,12 @@ def test_unanswered_needs_a_whole_batch_with_no_answer() -> None:
     assert unanswered(batch([7, 7, 28])).ok
     assert not unanswered(batch([7, "myapp-a"])).ok
     assert not unanswered(batch([], requested=6, rc=1)).ok
+
+
+def test_several_pods_rejects_one_pod_a_failure_and_a_sample_too_small_to_tell() -> None:
+    n = one_pod_minimum(len(PODS))
+    assert several_pods(batch(["myapp-a"] * (n - 1) + ["myapp-b"]), PODS).ok
+    assert not several_pods(batch(["myapp-a"] * n), PODS).ok  # an affinity that never expired
+    assert not several_pods(batch(["myapp-a"] * (n - 1) + [7]), PODS).ok
+    small = several_pods(batch(["myapp-a", "myapp-b"]), PODS)
+    assert not small.ok and "proves nothing" in small.observed

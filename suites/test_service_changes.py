@@ -1,0 +1,107 @@
+"""Changes to a live Service: its type, and the labels that tell kube-proxy to leave it alone.
+
+One Service, `morph`, goes ExternalName -> ClusterIP -> NodePort -> ClusterIP -> ExternalName,
+and after each change what it answers is checked: its DNS name (a CNAME to the lab zone, then its
+ClusterIP), its ClusterIP reaching every pod, its node port on every node while it is a NodePort
+and no longer once it is not. The tests run in file order and each starts where the last left it.
+
+kube-proxy watches only Services without `service.kubernetes.io/service-proxy-name` (the Service
+belongs to another proxy) and without `service.kubernetes.io/headless`: such a Service gets
+endpoints, yet no answer on its ClusterIP, until the label goes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from svclab.expect import answered, dns_answer, reaches_all, refuted, settle, unanswered, verify, verify_all
+from svclab.plugin.fixtures import LAB_ZONE, MYAPP_SELECTOR, Jig, LiveLab, Pod, Probe
+
+REQUESTS = 30
+DNS_SETTLE = 45  # s: the lab's CoreDNS caches answers for 30 s
+HTTP = [{"name": "http", "port": 80, "targetPort": 80}]
+TARGET = f"my.{LAB_ZONE}"
+
+
+def fqdn(jig: Jig) -> str:
+    return f"morph.{jig.namespace}.svc.cluster.local"
+
+
+def node_urls(lab: LiveLab, port: int) -> dict[str, str]:
+    return {f"{n.name} ({lab.mode_on(n.name)})": f"http://{n.address}:{port}/hostname.html" for n in lab.nodes}
+
+
+@pytest.fixture(scope="module")
+def state(jig: Jig, probe: Probe, lab_zone: str, myapp: list[Pod]) -> dict[str, object]:
+    """`morph` as an ExternalName first; the tests note the addresses it had on the way."""
+    jig.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "morph"},
+               "spec": {"type": "ExternalName", "externalName": TARGET}})
+    return {}
+
+
+def test_externalname_then_clusterip(jig: Jig, probe: Probe, myapp: list[Pod], state: dict[str, object]) -> None:
+    name = fqdn(jig)
+    verify(settle(lambda: dns_answer(probe.dig(name), name, {f"{TARGET}."}, "CNAME"), timeout=DNS_SETTLE)[0])
+    svc = jig.patch_service("morph", {"spec": {"type": "ClusterIP", "externalName": None, "selector": MYAPP_SELECTOR,
+                                               "ports": HTTP}})
+    ip = state["ip"] = str(svc["spec"]["clusterIP"])
+    jig.wait_endpoints("morph", [p.ip for p in myapp], facts=jig.facts("morph"))
+    probe.wait_answers(f"http://{ip}/hostname.html", facts=jig.facts("morph"))
+    verify_all([reaches_all(probe.curl(f"http://{ip}/hostname.html", REQUESTS), [p.name for p in myapp]),
+                settle(lambda: dns_answer(probe.dig(name), name, {ip}), timeout=DNS_SETTLE)[0]], jig.facts("morph"))
+
+
+def test_clusterip_to_nodeport_opens_the_node_port_everywhere(lab: LiveLab, jig: Jig, probe: Probe,
+                                                               myapp: list[Pod], state: dict[str, object]) -> None:
+    svc = jig.patch_service("morph", {"spec": {"type": "NodePort"}})
+    port = state["port"] = int(svc["spec"]["ports"][0]["nodePort"])
+    verdicts = [settle(lambda u=u: answered(probe.curl(u, 6)), timeout=60)[0].noted(where)  # type: ignore[misc]
+                for where, u in node_urls(lab, port).items()]
+    verdicts.append(reaches_all(probe.curl(f"http://{state['ip']}/hostname.html", REQUESTS), [p.name for p in myapp],
+                                "the ClusterIP, kept, still reaches every pod"))
+    verify_all(verdicts, jig.facts("morph"))
+
+
+def test_back_to_clusterip_closes_the_node_port(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod],
+                                                state: dict[str, object]) -> None:
+    """No node answers the node port any more (none of the requests), the ClusterIP still does."""
+    marks = lab.clocks()
+    svc = jig.patch_service("morph", {"spec": {"type": "ClusterIP", "ports": HTTP}})
+    verify(settle(lambda: lab.synced_since(marks), timeout=60)[0])
+    port = int(state["port"])  # type: ignore[call-overload]
+    verdicts = [unanswered(probe.curl(u, 6)).noted(where) for where, u in node_urls(lab, port).items()]
+    verdicts.append(reaches_all(probe.curl(f"http://{svc['spec']['clusterIP']}/hostname.html", REQUESTS),
+                                [p.name for p in myapp], "the ClusterIP, kept, still reaches every pod"))
+    verify_all(verdicts, jig.facts("morph"))
+
+
+def test_back_to_externalname_leaves_the_clusterip(lab: LiveLab, jig: Jig, probe: Probe, lab_zone: str,
+                                                  state: dict[str, object]) -> None:
+    name, old = fqdn(jig), str(state["ip"])
+    marks = lab.clocks()
+    jig.patch_service("morph", {"spec": {"type": "ExternalName", "externalName": TARGET, "selector": None,
+                                         "clusterIP": None, "clusterIPs": None, "ports": None}})
+    verify(settle(lambda: lab.synced_since(marks), timeout=60)[0])
+    verify_all([unanswered(probe.curl(f"http://{old}/hostname.html", 3)).noted(f"{old} was morph's ClusterIP"),
+                settle(lambda: dns_answer(probe.dig(name), name, {f"{TARGET}."}, "CNAME"), timeout=DNS_SETTLE)[0]],
+               jig.facts("morph"))
+
+
+@pytest.mark.parametrize("label", ["service.kubernetes.io/service-proxy-name=another-proxy",
+                                   "service.kubernetes.io/headless="], ids=["service-proxy-name", "headless"])
+def test_kube_proxy_leaves_a_labelled_service_alone(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod],
+                                                    label: str) -> None:
+    """The labelled Service has endpoints and no answer; the same check fails once the label is
+    removed (the control: the label is the cause)."""
+    key, value = label.split("=", 1)
+    name = "ignored-" + key.rsplit("/", 1)[1]
+    marks = lab.clocks()
+    svc = jig.create_service(name, tweak=lambda s: s["metadata"].update(labels={key: value}))
+    jig.wait_endpoints(name, [p.ip for p in myapp], facts=jig.facts(name))
+    verify(settle(lambda: lab.synced_since(marks), timeout=60)[0])
+    url = f"http://{svc['spec']['clusterIP']}/hostname.html"
+    verify(unanswered(probe.curl(url, 6)).noted(f"labelled {label}, with {len(myapp)} ready endpoints"),
+           jig.facts(name))
+    jig.run("label", "service", name, f"{key}-").check(f"kubectl label service {name} {key}-")
+    verify(settle(lambda: answered(probe.curl(url, 6)), timeout=60)[0], jig.facts(name))
+    refuted(unanswered(probe.curl(url, 6)), f"the label {key} removed")

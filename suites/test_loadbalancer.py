@@ -1,5 +1,6 @@
 """LoadBalancer (seed 001): MetalLB in layer 2 gives the Service the first pool address,
-and that address reaches every pod from outside the cluster."""
+and that address reaches every pod from outside the cluster; with externalTrafficPolicy Local
+the pods see the outside client's own address."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from svclab.expect import Verdict, answered, ipvs_virtual_server, reaches_all, refuted, settle, verify
+from svclab.expect import (
+    Verdict,
+    answered,
+    holds,
+    ipvs_virtual_server,
+    reaches_all,
+    refuted,
+    settle,
+    source_seen,
+    verify,
+)
 from svclab.plugin.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, curl_batch, metallb
 
 REQUESTS = 90
@@ -74,3 +85,38 @@ def test_negative_control_a_class_nobody_serves_gets_no_address(jig: Jig, lb: tu
     window = max(10.0, 3 * lb[1])
     verdict, _ = settle(assigned(jig, "myapp-lb-unserved"), timeout=window, interval=1)
     refuted(verdict, f"a loadBalancerClass MetalLB does not serve (watched {window:.0f} s)")
+
+
+def client_address(outside: Client) -> str:
+    shown = outside.run(["ip", "-4", "-o", "addr", "show", "eth0"]).check("the outside client's address")
+    return shown.stdout.split()[3].split("/")[0]
+
+
+def test_local_policy_keeps_the_clients_address_through_the_lb_address(
+        lab: LiveLab, jig: Jig, outside: Client, myapp: list[Pod], lb: tuple[str, float]) -> None:
+    """externalTrafficPolicy Local: MetalLB announces the address from a node with a local
+    endpoint, that node keeps the request there, and the pod sees the outside client itself."""
+    announcers = {n.name for n in lab.dataplane} if lab.proxy.support else {n.name for n in lab.nodes}
+    verify(holds("a myapp pod runs on a node that may announce the address", any(p.node in announcers for p in myapp),
+                 f"a pod on one of {sorted(announcers)}", str({p.name: p.node for p in myapp})))
+    marks = lab.clocks()
+    jig.patch_service("myapp-lb", {"spec": {"externalTrafficPolicy": "Local"}})
+    verify(settle(lambda: lab.synced_since(marks), timeout=60)[0])
+    url = f"http://{lb[0]}/clientip"
+    verify(settle(lambda: source_seen(curl_batch(outside, url, SETTLE_REQUESTS), [client_address(outside)]),
+                  timeout=90)[0].noted("externalTrafficPolicy Local"), jig.facts("myapp-lb"))
+    verify(source_seen(curl_batch(outside, url, 30), [client_address(outside)]), jig.facts("myapp-lb"))
+
+
+def test_negative_control_cluster_policy_hides_the_client_behind_the_lb_address(
+        lab: LiveLab, jig: Jig, outside: Client, myapp: list[Pod], lb: tuple[str, float]) -> None:
+    """The policy is the real cause: with Cluster on the same Service, requests that the
+    announcing node sends to a pod on another node arrive from a node's address: the same check
+    fails. (Three pods, 30 requests: all on the announcing node's own pods has p <= (2/3)^30.)"""
+    marks = lab.clocks()
+    jig.patch_service("myapp-lb", {"spec": {"externalTrafficPolicy": "Cluster"}})
+    verify(settle(lambda: lab.synced_since(marks), timeout=60)[0])
+    client = client_address(outside)
+    hidden = refuted(source_seen(curl_batch(outside, f"http://{lb[0]}/clientip", 30), [client]),
+                     "externalTrafficPolicy: Cluster on the same Service")
+    assert set(hidden.data["sources"]) - {client}, hidden.report()  # type: ignore[call-overload]

@@ -134,9 +134,11 @@ def answered(batch: Batch, full: bool = True) -> Verdict:
 
 
 def unanswered(batch: Batch) -> Verdict:
-    """No request of a whole batch answered (the Service, or its path, is gone)."""
-    return Verdict(f"{batch.url} no longer answers", batch.short() is None and not batch.ok(),
+    """No request of a whole batch answered at all (the Service, or its path, is gone): not even
+    an HTTP error, which would mean a pod was reached."""
+    reached = [a for a in batch.answers if a.exitcode == 0]
+    return Verdict(f"{batch.url} no longer answers", batch.short() is None and not reached,
                    f"none of {batch.requested} requests answered",
-                   f"answered {len(batch.ok())}; failures: {batch.failures()}"
+                   f"answered {len(reached)}; failures: {batch.failures()}"
                    + (f"; {batch.short()}" if batch.short() else ""),
                    (batch.command,), data=_data(batch, dict(batch.counts()), []))

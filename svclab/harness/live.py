@@ -101,7 +101,9 @@ class LiveLab:
     def synced_since(self, marks: dict[str, float]) -> Verdict:
         """kube-proxy on every data-plane node queued a sync after its mark, and finished it: a
         change made after the marks is in the data plane (a restarted kube-proxy is Ready before
-        its first sync, so Ready says nothing of that)."""
+        its first sync, so Ready says nothing of that). Only when that change is the only one
+        under way: another (pods terminating) can queue the sync that is taken for it; and a
+        change kube-proxy ignores queues none."""
         seen, reads = {}, []
         for node, mark in marks.items():
             read, times = kubeproxy.sync_times(self.on(node))

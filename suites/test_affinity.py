@@ -90,9 +90,16 @@ def test_affinity_with_a_short_timeout(lab: LiveLab, jig: Jig, probe: Probe, mya
     url = f"http://{ip}/hostname.html"
     verify(one_pod(probe.curl(url, REQUESTS), pods).noted("requests back to back, within the timeout"),
            jig.facts("myapp-affinity-short"))
+    if lab.mode == "ipvs" and lab.node_shells():  # the timeout is set: IPVS shows it, and does not honour it
+        shown = lab.on_dataplane(["ipvsadm", "-Ln", "-t", f"{ip}:80"])
+        verify(holds(f"IPVS persistence on {ip}:80 is {TIMEOUT} s", all(
+            f"persistent {TIMEOUT}" in r.stdout for r in shown.values()), f"persistent {TIMEOUT} on every IPVS node",
+            "; ".join(next((line for line in r.stdout.splitlines() if line.startswith("TCP")), "no virtual server")
+                      for r in shown.values()), *shown.values()))
     verify(after_timeout(lab, probe, url, pods), jig.facts("myapp-affinity-short"))
 
 
+@pytest.mark.usefixtures("shells")
 def test_negative_control_what_makes_the_spaced_requests_behave_so(
         lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod]) -> None:
     """The same spaced check on the same Service fails once its cause is gone: iptables and

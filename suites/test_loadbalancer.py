@@ -92,6 +92,7 @@ def client_address(outside: Client) -> str:
     return shown.stdout.split()[3].split("/")[0]
 
 
+@pytest.mark.usefixtures("shells")
 def test_local_policy_keeps_the_clients_address_through_the_lb_address(
         lab: LiveLab, jig: Jig, outside: Client, myapp: list[Pod], lb: tuple[str, float]) -> None:
     """externalTrafficPolicy Local: MetalLB announces the address from a node with a local
@@ -108,6 +109,7 @@ def test_local_policy_keeps_the_clients_address_through_the_lb_address(
     verify(source_seen(curl_batch(outside, url, 30), [client_address(outside)]), jig.facts("myapp-lb"))
 
 
+@pytest.mark.usefixtures("shells")
 def test_negative_control_cluster_policy_hides_the_client_behind_the_lb_address(
         lab: LiveLab, jig: Jig, outside: Client, myapp: list[Pod], lb: tuple[str, float]) -> None:
     """The policy is the real cause: with Cluster on the same Service, requests that the

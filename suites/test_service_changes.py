@@ -62,10 +62,11 @@ def test_clusterip_to_nodeport_opens_the_node_port_everywhere(lab: LiveLab, jig:
     verify_all(verdicts, jig.facts("morph"))
 
 
+@pytest.mark.usefixtures("shells")
 def test_back_to_clusterip_closes_the_node_port(lab: LiveLab, jig: Jig, probe: Probe, myapp: list[Pod],
                                                 state: dict[str, object]) -> None:
     """No node answers the node port any more (none of the requests), the ClusterIP still does."""
-    marks = lab.clocks()
+    marks = lab.clocks(every_node=True)
     svc = jig.patch_service("morph", {"spec": {"type": "ClusterIP", "ports": HTTP}})
     verify(settle(lambda: lab.synced_since(marks), timeout=60)[0])
     port = int(state["port"])  # type: ignore[call-overload]
@@ -75,10 +76,11 @@ def test_back_to_clusterip_closes_the_node_port(lab: LiveLab, jig: Jig, probe: P
     verify_all(verdicts, jig.facts("morph"))
 
 
+@pytest.mark.usefixtures("shells")
 def test_back_to_externalname_leaves_the_clusterip(lab: LiveLab, jig: Jig, probe: Probe, lab_zone: str,
                                                   state: dict[str, object]) -> None:
     name, old = fqdn(jig), str(state["ip"])
-    marks = lab.clocks()
+    marks = lab.clocks(every_node=True)
     jig.patch_service("morph", {"spec": {"type": "ExternalName", "externalName": TARGET, "selector": None,
                                          "clusterIP": None, "clusterIPs": None, "ports": None}})
     verify(settle(lambda: lab.synced_since(marks), timeout=60)[0])

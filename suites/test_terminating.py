@@ -77,16 +77,16 @@ def drain_all(jig: Jig, pods: list[Pod]) -> None:
 
 
 def fallback_checks(lab: LiveLab, jig: Jig, probe: Probe, outside: Client, pods: list[Pod],
-                    services: dict[str, dict[str, object]]) -> list[Verdict]:
+                    services: dict[str, dict[str, object]], count: int = REQUESTS) -> list[Verdict]:
     """The terminating pods answer through the ClusterIP, and through each of their nodes' node
     port under the Local policy (only that node's own pods)."""
     port = services["drain-local"]["spec"]["ports"][0]["nodePort"]  # type: ignore[index]
-    out = [reaches_all(probe.curl(url(services), REQUESTS), [p.name for p in pods],
+    out = [reaches_all(probe.curl(url(services), count), [p.name for p in pods],
                        "the terminating pods answer through the ClusterIP (Cluster policy)")]
     for node in lab.nodes:
         local = [p.name for p in pods if p.node == node.name]
         if local:
-            out.append(reaches_all(curl_batch(outside, f"http://{node.address}:{port}/hostname.html", REQUESTS),
+            out.append(reaches_all(curl_batch(outside, f"http://{node.address}:{port}/hostname.html", count),
                                    local, f"{node.name}'s terminating pods answer its node port (Local policy)"))
     return out
 
@@ -117,10 +117,13 @@ def test_negative_control_terminating_pods_that_stop_serving_get_nothing(
     # the pods' endpoints keep changing while they terminate, so a kube-proxy sync after a mark
     # proves nothing here: wait until no pod is reached, then check a fresh sample
     verify(settle(lambda: unanswered(probe.curl(url(services), 3)), timeout=30)[0], jig.facts("drain"))
-    for verdict in fallback_checks(lab, jig, probe, outside, pods, services):
+    # 6 requests a path: a dropped one waits out curl's 2 s, and the pods drain for DRAIN s only
+    for verdict in fallback_checks(lab, jig, probe, outside, pods, services, count=6):
         broken = refuted(verdict, "the terminating pods no longer serving")
         assert not any(broken.data["counts"].values()), broken.report()  # type: ignore[attr-defined]
         assert set(broken.data["curl_exits"]) <= {"7", "28"}, broken.report()  # type: ignore[call-overload]
+    # and they were still there, terminating and not serving, when it was checked
+    verify(conditions_are(jig, pods, off), jig.facts("drain"))
 
 
 def test_publish_not_ready_addresses_sends_traffic_to_pods_that_are_not_ready(

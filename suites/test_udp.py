@@ -20,8 +20,10 @@ from svclab.expect import (
     answered,
     flow_moved,
     flow_pinned,
+    holds,
     reaches_all,
     refuted,
+    rejected,
     settle,
     source_seen,
     unanswered,
@@ -40,7 +42,10 @@ from svclab.plugin.fixtures import (
     udp_batch,
     udp_flow,
     udp_flow_entries,
+    udp_too,
 )
+
+pytestmark = pytest.mark.changes_cluster("stops kube-proxy on one node for about a minute (SIGSTOP), then resumes it")
 
 REQUESTS = 30  # per port: one of three pods missing from 30 has p = 3 * (2/3)^30 < 1e-5
 APP = {"app": "multi"}
@@ -52,16 +57,17 @@ MOVED = 5  # answers from the other pod that end the flow
 WITHIN = 20.0  # s from the old pod's last answer to the new pod's first (kube-proxy's sync and clean-up)
 
 
-def udp_too(obj: dict[str, object]) -> None:
+def alt_port(obj: dict[str, object]) -> None:
     """myapp answers HTTP on 80 and 8080, and datagrams on 80."""
+    udp_too(obj)
     box = obj["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
-    box["env"] = [{"name": "MYAPP_PORTS", "value": "80,8080"}, {"name": "MYAPP_UDP_PORTS", "value": "80"}]
-    box["ports"] += [{"name": "alt", "containerPort": 8080}, {"name": "udp", "containerPort": 80, "protocol": "UDP"}]
+    box["env"].append({"name": "MYAPP_PORTS", "value": "80,8080"})
+    box["ports"].append({"name": "alt", "containerPort": 8080})
 
 
 @pytest.fixture(scope="module")
 def pods(jig: Jig) -> list[Pod]:
-    jig.apply(myapp_deployment(3), as_app("multi", APP, udp_too))
+    jig.apply(myapp_deployment(3), as_app("multi", APP, alt_port))
     return jig.wait_ready_pods(APP, 3)
 
 
@@ -107,7 +113,8 @@ def test_udp_pod_sees_the_clients_address(jig: Jig, probe: Probe, pods: list[Pod
                        "the pod sees the probe's own address over UDP"), jig.facts("multi"))
 
 
-def replace_during_flow(jig: Jig, probe: Probe, node: Shell, svc: dict[str, object], sport: int) -> list[Verdict]:
+def replace_during_flow(jig: Jig, probe: Probe, node: Shell, svc: dict[str, object], sport: int
+                        ) -> tuple[list[Verdict], str]:
     """Start a flow, find in the client node's conntrack table which pod it is pinned to, delete
     that pod, and let the flow run to its end. The Deployment makes a new pod meanwhile."""
     ip = cluster_ip(svc)
@@ -115,12 +122,18 @@ def replace_during_flow(jig: Jig, probe: Probe, node: Shell, svc: dict[str, obje
         running = pool.submit(udp_flow, probe, ip, 80, FLOW_LIMIT, MOVED, sport)
         pinned, _ = settle(lambda: flow_pinned(*udp_flow_entries(node, ip, sport)), timeout=30)
         verify(pinned, jig.facts("multi"))
-        victim = next(p for p in jig.pods(APP) if p.ip == pinned.data["backend"])
+        by_ip = {p.ip: p for p in jig.pods(APP)}
+        victim = by_ip.get(str(pinned.data["backend"]))
+        if victim is None:
+            running.cancel()
+        verify(holds("the flow is pinned to one of the Service's pods", victim is not None, str(sorted(by_ip)),
+                     str(pinned.data["backend"])), jig.facts("multi"))
+        assert victim is not None
         jig.run("delete", "pod", victim.name, "--wait=false").check(f"kubectl delete pod {victim.name}")
         flow = running.result()
     after = flow_pinned(*udp_flow_entries(node, ip, sport))
-    return [flow_moved(flow, MOVED, WITHIN).noted(f"{victim.name} ({victim.ip}) deleted while the flow ran"),
-            holds_elsewhere(after, victim.ip)]
+    moved = flow_moved(flow, MOVED, WITHIN, victim.name).noted(f"{victim.name} ({victim.ip}) deleted during the flow")
+    return [moved, holds_elsewhere(after, victim.ip)], victim.name
 
 
 def holds_elsewhere(entry: Verdict, gone: str) -> Verdict:
@@ -134,7 +147,7 @@ def test_udp_flow_moves_when_its_pod_is_replaced(jig: Jig, probe: Probe, shells:
                                                  pods: list[Pod], svc: dict[str, object]) -> None:
     node = jig.pods({"probe": probe.name})[0].node
     try:
-        verify_all(replace_during_flow(jig, probe, shells[node], svc, 41234), jig.facts("multi"))
+        verify_all(replace_during_flow(jig, probe, shells[node], svc, 41234)[0], jig.facts("multi"))
     finally:
         jig.wait_ready_pods(APP, 3)
 
@@ -147,12 +160,14 @@ def test_negative_control_frozen_kube_proxy_leaves_the_flow_on_the_gone_pod(
     node = shells[jig.pods({"probe": probe.name})[0].node]
     node.run(["pkill", "-STOP", "-x", "kube-proxy"]).check("pkill -STOP -x kube-proxy")
     try:
-        moved = replace_during_flow(jig, probe, node, svc, 41235)[0]
+        verdicts, victim = replace_during_flow(jig, probe, node, svc, 41235)
     finally:
         node.run(["pkill", "-CONT", "-x", "kube-proxy"]).check("pkill -CONT -x kube-proxy")
         jig.wait_ready_pods(APP, 3)
-    broken = refuted(moved, "kube-proxy stopped on the client's node while the pod was replaced")
-    assert broken.data["moved_to"] is None, broken.report()
+    broken = refuted(verdicts[0], "kube-proxy stopped on the client's node while the pod was replaced")
+    # first answered by the deleted pod, then never by another: the flow ran to its limit, whole
+    assert broken.data["first"] == victim and broken.data["moved_to"] is None, broken.report()
+    assert broken.data["whole"] and broken.data["sent"] == broken.data["limit"], broken.report()
     # kube-proxy, running again, programs the new pod: the Service answers UDP again
     verify(settle(lambda: answered(udp_batch(probe, cluster_ip(svc), 80, 3)), timeout=60)[0], jig.facts("multi"))
 
@@ -171,3 +186,29 @@ def test_negative_control_without_its_udp_port_the_service_does_not_answer_udp(
     finally:
         jig.patch_service("multi", {"spec": {"ports": PORTS}})
     verify(settle(lambda: answered(udp_batch(probe, ip, 80, 3)), timeout=60)[0], jig.facts("multi"))
+
+
+def test_udp_with_no_endpoints_is_refused_at_once(jig: Jig, probe: Probe, svc: dict[str, object]) -> None:
+    """No endpoints: each datagram is refused (ICMP port unreachable from kube-proxy's reject
+    rule), as TCP is. Five datagrams: within the kernel's ICMP burst of 6 per client (after it,
+    one a second: a datagram, unlike a SYN, is never sent again to meet the next one)."""
+    ip = cluster_ip(svc)
+    jig.patch_service("multi", {"spec": {"selector": {"app": "nobody"}}})
+    try:
+        jig.wait_endpoints("multi", [], facts=jig.facts("multi"))
+        refused = settle(lambda: rejected(udp_batch(probe, ip, 80, 5), 0.5, "every datagram refused at once"),
+                         timeout=60, interval=2)[0]
+    finally:
+        jig.patch_service("multi", {"spec": {"selector": APP}})
+    jig.wait_endpoints("multi", [p.ip for p in jig.wait_ready_pods(APP, 3)], facts=jig.facts("multi"))
+    verify(refused, jig.facts("multi"))
+
+
+def test_negative_control_udp_refusal_check_fails_with_endpoints(jig: Jig, probe: Probe,
+                                                                 svc: dict[str, object]) -> None:
+    """The empty endpoint set is the real cause: with the pods behind the Service again, the
+    same check fails, every datagram answered."""
+    ip = cluster_ip(svc)
+    verify(settle(lambda: answered(udp_batch(probe, ip, 80, 3)), timeout=60)[0], jig.facts("multi"))
+    broken = refuted(rejected(udp_batch(probe, ip, 80, 5), 0.5), "the pods behind the Service again")
+    assert broken.data["answered"] == 5 and broken.data["kinds"] == {"HTTP 200": 5}, broken.report()

@@ -21,24 +21,29 @@ def runs(batch: Batch) -> str:
     return ", ".join(f"{name} x{len(list(group))}" for name, group in groupby(names)) or "no datagram"
 
 
-def flow_moved(batch: Batch, moved: int, within: float, name: str = "the UDP flow moves to another pod") -> Verdict:
-    """The flow ended by its own rule (`moved` answers from a pod other than the first), not cut,
-    and its first answer from the other pod came at most `within` s after the old pod's last."""
+def flow_moved(batch: Batch, moved: int, within: float, gone: str,
+               name: str = "the UDP flow moves to another pod") -> Verdict:
+    """The flow was first answered by `gone` (the pod then deleted), ended by its own rule (`moved`
+    answers from another pod), not cut; its first answer from the other pod came at most `within`
+    s after gone's last, and gone answered nothing after that."""
     ok_answers = [a for a in batch.answers if a.ok]
     first = ok_answers[0].body if ok_answers else None
     others = [a for a in ok_answers if a.body != first]
     before = [a for a in ok_answers if a.body == first and (not others or a.at <= others[0].at)]
     gap = others[0].at - before[-1].at if others and before else None
     whole = batch.command.rc == 0
-    ok = whole and first is not None and len(others) >= moved and gap is not None and gap <= within
+    late = [a for a in ok_answers if a.body == gone and others and a.at > others[0].at]
+    ok = (whole and first == gone and len(others) >= moved and gap is not None and gap <= within and not late)
     observed = f"{runs(batch)}; " + (f"moved to {others[0].body} {gap:.2f} s after {first}'s last answer"
                                      if gap is not None else "never answered by another pod")
     if not whole:
         observed += f"; the probe ended with exit code {batch.command.rc}"
+    if late:
+        observed += f"; {gone} answered {len(late)} more after the move"
     return Verdict(name, ok,
-                   f"answered by one pod, then by another within {within:g} s ({moved} answers from it)",
+                   f"answered by {gone}, then by another pod within {within:g} s ({moved} answers from it)",
                    observed, (batch.command,),
-                   data={"first": first, "moved_to": others[0].body if others else None, "gap": gap,
+                   data={"first": first, "moved_to": others[0].body if others else None, "gap": gap, "whole": whole,
                          "sent": len(batch.answers), "limit": batch.requested, "runs": runs(batch)})
 
 

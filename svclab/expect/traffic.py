@@ -134,11 +134,13 @@ def answered(batch: Batch, full: bool = True) -> Verdict:
 
 
 def unanswered(batch: Batch) -> Verdict:
-    """No request of a whole batch answered at all (the Service, or its path, is gone): not even
-    an HTTP error, which would mean a pod was reached."""
+    """No request of a whole batch answered at all (the Service, or its path, is gone): each one
+    refused or timed out; not even an HTTP error (a pod was reached), nor a reset."""
     reached = [a for a in batch.answers if a.exitcode == 0]
-    return Verdict(f"{batch.url} no longer answers", batch.short() is None and not reached,
-                   f"none of {batch.requested} requests answered",
+    odd = sorted({a.exitcode for a in batch.answers} - {0, 7, 28})  # a reset or a bad URL is not "no answer"
+    return Verdict(f"{batch.url} no longer answers", batch.short() is None and not reached and not odd,
+                   f"none of {batch.requested} requests answered: each refused or timed out",
                    f"answered {len(reached)}; failures: {batch.failures()}"
+                   + (f"; not a refusal or a time-out: exit {odd}" if odd else "")
                    + (f"; {batch.short()}" if batch.short() else ""),
                    (batch.command,), data=_data(batch, dict(batch.counts()), []))

@@ -111,4 +111,8 @@ def refuted(verdict: Verdict, cause: str) -> Verdict:
     if verdict.ok:
         raise VerdictFailed([verdict], f"negative control: with {cause}, the check still held, so it cannot "
                                        f"see that cause.\n{verdict.report()}")
+    asked, got = verdict.data.get("requested"), verdict.data.get("answered")
+    if asked is not None and got != asked:  # a cut sample fails any check: it shows nothing of the cause
+        raise VerdictFailed([verdict], f"negative control: with {cause}, the sample came back short ({got} of "
+                                       f"{asked}), so its failure proves nothing.\n{verdict.report()}")
     return verdict

@@ -72,6 +72,13 @@ def on_node(node: str | None) -> Tweak:
     return tweak
 
 
+def udp_too(obj: Obj) -> None:
+    """A tweak: myapp answers datagrams on 80 as well (its name, or the peer for "clientip")."""
+    box = obj["spec"]["template"]["spec"]["containers"][0]
+    box["env"] = [*box.get("env", []), {"name": "MYAPP_UDP_PORTS", "value": "80"}]
+    box["ports"] = [*box["ports"], {"name": "udp", "containerPort": 80, "protocol": "UDP"}]
+
+
 def service(name: str, type_: str = "ClusterIP", port: int = 80, target: int | str = 80) -> Obj:
     return manifest("myapp", "service.yaml.j2", name=name, type=type_, port=port, target=target)
 

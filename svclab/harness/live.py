@@ -94,9 +94,10 @@ class LiveLab:
     def mode_on(self, node: str) -> str:
         return self.proxy.observed.get(node, self.mode)
 
-    def clocks(self) -> dict[str, float]:
-        """Each data-plane node's clock, now: marks that synced_since compares kube-proxy's syncs with."""
-        return {n.name: kubeproxy.node_clock(self.on(n.name)) for n in self.dataplane}
+    def clocks(self, every_node: bool = False) -> dict[str, float]:
+        """Each data-plane node's clock (or every node's), now: marks that synced_since compares
+        kube-proxy's syncs with. Needs node shells (tests that use it ask for the shells fixture)."""
+        return {n.name: kubeproxy.node_clock(self.on(n.name)) for n in (self.nodes if every_node else self.dataplane)}
 
     def synced_since(self, marks: dict[str, float]) -> Verdict:
         """kube-proxy on every data-plane node queued a sync after its mark, and finished it: a
@@ -109,7 +110,7 @@ class LiveLab:
             read, times = kubeproxy.sync_times(self.on(node))
             reads.append(read)
             seen[node] = (kubeproxy.synced_after(times, mark), times)
-        return holds("kube-proxy synced after the change", all(ok for ok, _ in seen.values()),
+        return holds("kube-proxy synced after the change", bool(seen) and all(ok for ok, _ in seen.values()),
                      "on every data-plane node a sync queued after the change, and done",
                      "; ".join(f"{n}: {'yes' if ok else 'no'} ({t})" for n, (ok, t) in seen.items()), *reads)
 

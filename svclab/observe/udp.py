@@ -8,7 +8,9 @@ read UDP like HTTP. myapp answers a datagram
 with its pod's name, or with the peer it sees for the datagram "clientip".
 
 No answer within the timeout is "timed out" (exit 28); an ICMP port unreachable turns the
-next recv on the connected socket into ECONNREFUSED: "refused" (exit 7).
+next recv on the connected socket into ECONNREFUSED: "refused" (exit 7). Exit 2: the probe could
+not make its socket or send (its error on stderr); 56: another receive error. Neither counts
+as a refusal.
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ for my $i (1 .. $n) {
     $sock = undef unless $flow;  # a batch: a new socket, a new source port, for each datagram
     $sock //= IO::Socket::INET->new(PeerAddr => $h, PeerPort => $p, Proto => 'udp',
                                     ($sport ? (LocalPort => $sport) : ()));
-    my ($s, $line, $c, $x) = (now(), '', 0, 7);
-    if ($sock && defined send($sock, "$msg\n", 0)) {
+    my ($s, $line, $c, $x) = (now(), '', 0, 2);  # 2: the probe could not send (said on stderr)
+    if (!$sock) { print STDERR "socket: $!\n" }
+    elsif (!defined send($sock, "$msg\n", 0)) { $x = $!{ECONNREFUSED} ? 7 : 2; print STDERR "send: $!\n" if $x == 2 }
+    else {
         $x = 28;
         if (IO::Select->new($sock)->can_read($t)) {
             if (defined recv($sock, my $buf, 512, 0)) { ($line, $c, $x) = ($buf, 200, 0); chomp $line }
-            else { $x = $!{ECONNREFUSED} ? 7 : 56 }
+            elsif ($!{ECONNREFUSED}) { $x = 7 }
+            else { $x = 56; print STDERR "recv: $!\n" }
         }
     }
     my $e = now();

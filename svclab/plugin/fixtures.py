@@ -19,7 +19,7 @@ from svclab.core.shell import LocalShell, Shell
 from svclab.core.spec import NODE_PORT_RANGE, LabSpec
 from svclab.expect import evidence
 from svclab.expect.verdict import Verdict, holds, settle, verify
-from svclab.harness.jig import MYAPP_SELECTOR, Jig, Pod, Probe, as_app, myapp_deployment, on_node
+from svclab.harness.jig import MYAPP_SELECTOR, Jig, Pod, Probe, as_app, myapp_deployment, on_node, udp_too
 from svclab.harness.live import Client, LiveLab, lab_facts, open_lab
 from svclab.labs import Lab, clusterdns, kept, make_lab, metallb, read_only
 from svclab.labs.addons import LAB_ZONE
@@ -67,6 +67,7 @@ __all__ = [
     "udp_batch",
     "udp_flow",
     "udp_flow_entries",
+    "udp_too",
 ]
 
 

@@ -259,3 +259,9 @@ def test_several_pods_rejects_one_pod_a_failure_and_a_sample_too_small_to_tell()
     assert not several_pods(batch(["myapp-a"] * (n - 1) + [7]), PODS).ok
     small = several_pods(batch(["myapp-a", "myapp-b"]), PODS)
     assert not small.ok and "proves nothing" in small.observed
+
+
+def test_refuted_fails_when_the_controls_sample_came_back_short() -> None:
+    """A cut batch fails every check; as a control's failure it would show nothing of the cause."""
+    with pytest.raises(VerdictFailed, match="came back short"):
+        refuted(reaches_all(truncated(30), PODS), "no endpoints")

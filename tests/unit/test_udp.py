@@ -102,23 +102,25 @@ def test_recorded_udp_batch_reaches_every_pod() -> None:
 
 
 def test_recorded_flow_moved_two_seconds_after_its_pod_was_deleted() -> None:
-    moved = flow_moved(recorded("udp-flow-moved-nftables.txt"), 5, 20.0)
+    moved = flow_moved(recorded("udp-flow-moved-nftables.txt"), 5, 20.0, "multi-5db9f5cf58-khpcx")
     assert moved.ok, moved.report()
     assert moved.data["first"] == "multi-5db9f5cf58-khpcx" and moved.data["moved_to"] == "multi-5db9f5cf58-kp7ts"
     assert moved.data["gap"] == pytest.approx(2.01)
     assert "timed out x1" in moved.observed
-    assert not flow_moved(recorded("udp-flow-moved-nftables.txt"), 5, 1.0).ok
-    assert not flow_moved(recorded("udp-flow-moved-nftables.txt"), 6, 20.0).ok
+    assert not flow_moved(recorded("udp-flow-moved-nftables.txt"), 5, 1.0, "multi-5db9f5cf58-khpcx").ok
+    assert not flow_moved(recorded("udp-flow-moved-nftables.txt"), 6, 20.0, "multi-5db9f5cf58-khpcx").ok
+    # a flow first answered by a pod other than the one deleted proves nothing of the deletion
+    assert not flow_moved(recorded("udp-flow-moved-nftables.txt"), 5, 20.0, "multi-5db9f5cf58-kp7ts").ok
 
 
 def test_recorded_flow_with_kube_proxy_frozen_never_moves() -> None:
-    stuck = flow_moved(recorded("udp-flow-frozen-kube-proxy.txt"), 5, 20.0)
+    stuck = flow_moved(recorded("udp-flow-frozen-kube-proxy.txt"), 5, 20.0, "multi-5db9f5cf58-gqm95")
     assert not stuck.ok and stuck.data["moved_to"] is None
     assert "timed out x38" in stuck.observed
 
 
 def test_a_cut_flow_is_not_a_verdict_that_holds() -> None:
-    cut = flow_moved(recorded("udp-flow-moved-nftables.txt", rc=124), 5, 20.0)
+    cut = flow_moved(recorded("udp-flow-moved-nftables.txt", rc=124), 5, 20.0, "multi-5db9f5cf58-khpcx")
     assert not cut.ok and "exit code 124" in cut.observed
 
 

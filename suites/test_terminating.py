@@ -126,10 +126,9 @@ def test_negative_control_terminating_pods_that_stop_serving_get_nothing(
     verify(conditions_are(jig, pods, off), jig.facts("drain"))
 
 
-def test_publish_not_ready_addresses_sends_traffic_to_pods_that_are_not_ready(
-        jig: Jig, probe: Probe, pods: list[Pod], services: dict[str, dict[str, object]]) -> None:
-    """Both pods made not ready: the Service that publishes them answers (on /clientip, which
-    myapp serves whether ready or not); with publishNotReadyAddresses off it does not."""
+def published(jig: Jig, probe: Probe, pods: list[Pod]) -> str:
+    """Both pods made not ready, behind `drain-pna` (publishNotReadyAddresses: true), answering
+    on /clientip (myapp serves it whether ready or not); its URL."""
     for pod in pods:
         probe.run(["curl", "-s", "--max-time", "2", f"http://{pod.ip}/admin/ready?state=0"]).check(
             f"{pod.name}: readiness made to fail")
@@ -138,7 +137,20 @@ def test_publish_not_ready_addresses_sends_traffic_to_pods_that_are_not_ready(
     jig.wait_endpoints("drain-pna", [p.ip for p in pods], facts=jig.facts("drain-pna"))
     pna = f"http://{svc['spec']['clusterIP']}/clientip"
     verify(settle(lambda: answered(probe.curl(pna, 6)), timeout=60)[0], jig.facts("drain-pna"))
+    return pna
+
+
+def test_publish_not_ready_addresses_sends_traffic_to_pods_that_are_not_ready(
+        jig: Jig, probe: Probe, pods: list[Pod], services: dict[str, dict[str, object]]) -> None:
+    pna = published(jig, probe, pods)
     verify(answered(probe.curl(pna, REQUESTS)).noted("both pods not ready"), jig.facts("drain-pna"))
+
+
+def test_negative_control_without_publish_not_ready_addresses_they_get_nothing(
+        jig: Jig, probe: Probe, pods: list[Pod], services: dict[str, dict[str, object]]) -> None:
+    """The field is the cause: turned off on the same Service, the same check fails, every
+    request refused or dropped (none answered by a pod)."""
+    pna = published(jig, probe, pods)
     jig.patch_service("drain-pna", {"spec": {"publishNotReadyAddresses": False}})
     jig.wait_endpoints("drain-pna", [], facts=jig.facts("drain-pna"))
     verify(settle(lambda: unanswered(probe.curl(pna, 3)), timeout=30)[0], jig.facts("drain-pna"))

@@ -99,6 +99,13 @@ def test_with_no_ready_endpoint_the_terminating_ones_still_answer(
     # 30 of 30 to one pod right after the API showed both terminating): wait until both answer
     names = [p.name for p in pods]
     verify(settle(lambda: reaches_all(probe.curl(url(services), 12), names), timeout=30)[0], jig.facts("drain"))
+    port = services["drain-local"]["spec"]["ports"][0]["nodePort"]  # type: ignore[index]
+    for node in lab.nodes:  # the node port's own service is programmed apart (IPVS: 30 of 30 to one pod first)
+        local = [p.name for p in pods if p.node == node.name]
+        if local:
+            node_url = f"http://{node.address}:{port}/hostname.html"
+            verify(settle(lambda u=node_url, ln=local: reaches_all(curl_batch(outside, u, 12), ln),  # type: ignore[misc]
+                          timeout=20)[0], jig.facts("drain"))
     verify_all(fallback_checks(lab, jig, probe, outside, pods, services), jig.facts("drain"))
 
 

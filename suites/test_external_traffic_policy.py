@@ -39,6 +39,7 @@ from svclab.plugin.fixtures import (
     curl_batch,
     myapp_deployment,
     on_node,
+    own_address,
     udp_batch,
     udp_too,
 )
@@ -78,8 +79,7 @@ def ports(lab: LiveLab, jig: Jig, probe: Probe, shells: dict[str, Shell], local_
 
 @pytest.fixture(scope="module")
 def client_ip(outside: Client) -> str:
-    shown = outside.run(["ip", "-4", "-o", "addr", "show", "eth0"]).check("the outside client's address")
-    return shown.stdout.split()[3].split("/")[0]
+    return own_address(outside)
 
 
 def answers_only_locally(lab: LiveLab, outside: Client, pod: Pod, ports: tuple[int, int, int]

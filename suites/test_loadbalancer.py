@@ -19,7 +19,7 @@ from svclab.expect import (
     source_seen,
     verify,
 )
-from svclab.plugin.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, curl_batch, metallb
+from svclab.plugin.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, curl_batch, metallb, own_address
 
 REQUESTS = 90
 
@@ -87,11 +87,6 @@ def test_negative_control_a_class_nobody_serves_gets_no_address(jig: Jig, lb: tu
     refuted(verdict, f"a loadBalancerClass MetalLB does not serve (watched {window:.0f} s)")
 
 
-def client_address(outside: Client) -> str:
-    shown = outside.run(["ip", "-4", "-o", "addr", "show", "eth0"]).check("the outside client's address")
-    return shown.stdout.split()[3].split("/")[0]
-
-
 @pytest.mark.usefixtures("shells")
 def test_local_policy_keeps_the_clients_address_through_the_lb_address(
         lab: LiveLab, jig: Jig, outside: Client, myapp: list[Pod], lb: tuple[str, float]) -> None:
@@ -104,9 +99,9 @@ def test_local_policy_keeps_the_clients_address_through_the_lb_address(
     jig.patch_service("myapp-lb", {"spec": {"externalTrafficPolicy": "Local"}})
     verify(settle(lambda: lab.synced_since(marks), timeout=60)[0])
     url = f"http://{lb[0]}/clientip"
-    verify(settle(lambda: source_seen(curl_batch(outside, url, SETTLE_REQUESTS), [client_address(outside)]),
+    verify(settle(lambda: source_seen(curl_batch(outside, url, SETTLE_REQUESTS), [own_address(outside)]),
                   timeout=90)[0].noted("externalTrafficPolicy Local"), jig.facts("myapp-lb"))
-    verify(source_seen(curl_batch(outside, url, 30), [client_address(outside)]), jig.facts("myapp-lb"))
+    verify(source_seen(curl_batch(outside, url, 30), [own_address(outside)]), jig.facts("myapp-lb"))
 
 
 @pytest.mark.usefixtures("shells")
@@ -118,7 +113,7 @@ def test_negative_control_cluster_policy_hides_the_client_behind_the_lb_address(
     marks = lab.clocks()
     jig.patch_service("myapp-lb", {"spec": {"externalTrafficPolicy": "Cluster"}})
     verify(settle(lambda: lab.synced_since(marks), timeout=60)[0])
-    client = client_address(outside)
+    client = own_address(outside)
     hidden = refuted(source_seen(curl_batch(outside, f"http://{lb[0]}/clientip", 30), [client]),
                      "externalTrafficPolicy: Cluster on the same Service")
     assert set(hidden.data["sources"]) - {client}, hidden.report()  # type: ignore[call-overload]

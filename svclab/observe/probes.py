@@ -132,6 +132,12 @@ def curl_batch(shell: Shell, url: str, count: int, per_minute: int = 0) -> Batch
     return parse_batch(url, shell.run(curl_argv(url, count, per_minute=per_minute), timeout=budget), count)
 
 
+def own_address(shell: Shell, device: str = "eth0") -> str:
+    """The IPv4 address a client sends from (the outside client's, as a pod should see it)."""
+    shown = shell.run(["ip", "-4", "-o", "addr", "show", device]).check(f"{device}'s address")
+    return shown.stdout.split()[3].split("/")[0]
+
+
 def dig_argv(name: str, rtype: str = "A", server: str | None = None) -> list[str]:
     argv = ["dig", "+tries=1", "+time=2", "-t", rtype, name]
     return [*argv, f"@{server}"] if server else argv

@@ -27,7 +27,7 @@ from svclab.observe import clusterstate
 from svclab.observe.conntrack import udp_flow_entries
 from svclab.observe.dataplane import nodeport_entries, service_entries
 from svclab.observe.parsers import parse_listeners, parse_ports, parse_table
-from svclab.observe.probes import SETTLE_REQUESTS, Batch, curl_batch
+from svclab.observe.probes import SETTLE_REQUESTS, Batch, curl_batch, own_address
 from svclab.observe.proxymode import kube_proxy_config, put_kube_proxy_config, set_ipvs_scheduler, set_masquerade_all
 from svclab.observe.udp import udp_batch, udp_flow
 from svclab.plugin.sharing import sharing
@@ -56,6 +56,7 @@ __all__ = [
     "myapp_deployment",
     "nodeport_entries",
     "on_node",
+    "own_address",
     "parse_listeners",
     "parse_ports",
     "parse_table",

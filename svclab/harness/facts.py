@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from svclab.observe.conntrack import unreplied_entries
 from svclab.observe.dataplane import nodeport_entries, service_entries
 
 if TYPE_CHECKING:
@@ -59,6 +60,21 @@ def dataplane_lines(lab: LiveLab, svc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def unreplied_lines(lab: LiveLab, svc: dict[str, Any]) -> list[str]:
+    """Connections to the ClusterIP that no backend answered, per node, with the backend each
+    was NATed to: a timeout in a batch points at a stale or dead endpoint here."""
+    ip, shells = svc["spec"].get("clusterIP"), lab.node_shells()
+    if ip in (None, "", "None") or not shells:
+        return []
+    lines = []
+    for node in lab.nodes:
+        read, entries = unreplied_entries(shells[node.name], ip)
+        shown = read.stderr.strip() if not read.ok else "; ".join(
+            f"{e.source} -> {e.backend}" for e in entries[:6]) or "none"
+        lines.append(f"      {node.name}: {shown}{' ...' if len(entries) > 6 else ''}")
+    return ["    unanswered connections to the ClusterIP (conntrack UNREPLIED, client -> backend):", *lines]
+
+
 def service_facts(lab: LiveLab, jig: Jig, name: str) -> Callable[[], str]:
     """What a user checks by hand when a Service does not answer (seed 003)."""
 
@@ -85,6 +101,7 @@ def service_facts(lab: LiveLab, jig: Jig, name: str) -> Callable[[], str]:
             *(f"      {n.name}: {proxies.get(n.name, 'NO kube-proxy pod')}" for n in lab.nodes),
             "    data plane per node:",
             *dataplane_lines(lab, svc),
+            *unreplied_lines(lab, svc),
             f"    reproduce: {jig.run('get', 'service,endpointslices,pods', '-o', 'wide').reproduce}",
         ]
         return "\n".join(lines)

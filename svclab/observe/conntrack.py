@@ -33,3 +33,10 @@ def udp_flow_entries(node: Shell, destination: str, sport: int) -> tuple[Command
     """The node's conntrack entries for UDP from source port `sport` to `destination`."""
     read = node.run(["conntrack", "-L", "-p", "udp", "--orig-dst", destination, "--sport", str(sport)])
     return read, parse_entries(read.stdout)
+
+
+def unreplied_entries(node: Shell, destination: str) -> tuple[CommandResult, list[FlowEntry]]:
+    """The node's conntrack entries to `destination` that never saw a reply: where a connection
+    that timed out was NATed to (a SYN_SENT entry lives 120 s, a UDP one 30 s)."""
+    read = node.run(["conntrack", "-L", "--orig-dst", destination])
+    return read, [e for e in parse_entries(read.stdout) if "[UNREPLIED]" in e.line]

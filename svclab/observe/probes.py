@@ -81,7 +81,10 @@ class Batch:
         bad = Counter(CURL_EXITS.get(a.exitcode, f"curl exit {a.exitcode}") if a.exitcode else f"HTTP {a.http_code}"
                       for a in self.failed())
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(bad.items()))
-        return f"{sum(bad.values())}" + (f" ({kinds})" if kinds else "")
+        # which requests failed tells a burst (a sync, a restart) from a scattered loss
+        at = [i + 1 for i, a in enumerate(self.answers) if not a.ok]
+        where = f"; request {', '.join(map(str, at[:10]))}{' ...' if len(at) > 10 else ''} of {self.requested}"
+        return f"{sum(bad.values())}" + (f" ({kinds}{where})" if kinds else "")
 
 
 def curl_argv(url: str, count: int, timeout: float = REQUEST_TIMEOUT, per_minute: int = 0) -> list[str]:

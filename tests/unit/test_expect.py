@@ -113,7 +113,7 @@ def test_reaches_all_names_a_missing_pod_a_stranger_and_curl_errors_by_kind() ->
     assert "myapp-c=0" in reaches_all(batch(cycle(60, PODS[:2])), PODS).observed
     assert not reaches_all(batch([*cycle(30), "myapp-old"]), PODS).ok
     failed = reaches_all(batch([*cycle(30), 28, 7, 7]), PODS)
-    assert not failed.ok and "failures: 3 (refused 2, timed out 1)" in failed.observed
+    assert not failed.ok and "failures: 3 (refused 2, timed out 1; request 31, 32, 33 of 33)" in failed.observed
     assert failed.data["curl_exits"] == {"28": 1, "7": 2}
 
 

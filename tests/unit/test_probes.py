@@ -152,7 +152,7 @@ def test_requested_by_reads_the_glob_of_the_argv() -> None:
 
 def test_failures_are_named_by_kind() -> None:
     batch = parse_batch(URL, result(recorded("curl-batch-clusterip.txt")), 4)
-    assert batch.failures() == "1 (timed out 1)"
+    assert batch.failures() == "1 (timed out 1; request 4 of 4)"
     assert batch.sequence()[-1] == "curl exit 28 (timed out)"
 
 

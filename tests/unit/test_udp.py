@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ import pytest
 from svclab.core.result import CommandResult, run
 from svclab.core.shell import LocalShell
 from svclab.expect import flow_moved, flow_pinned, reaches_all, unanswered
-from svclab.observe.conntrack import parse_entries
+from svclab.observe.conntrack import parse_entries, unreplied_entries
 from svclab.observe.probes import Batch, parse_batch
 from svclab.observe.udp import udp_batch, udp_batch_argv, udp_flow
 
@@ -133,3 +133,23 @@ def test_recorded_conntrack_entry_names_the_backend_before_and_after() -> None:
     assert flow_pinned(read, before).data["backend"] == "10.244.2.8"
     assert not flow_pinned(read, []).ok
     assert not flow_pinned(read, before + after).ok
+
+
+class RecordedNode:
+    """A node shell that answers every command with one recorded output."""
+
+    host = "node/svclab-iptables-worker"
+
+    def __init__(self, name: str) -> None:
+        self.stdout = (LAB / name).read_text(encoding="utf-8")
+
+    def run(self, argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None) -> CommandResult:
+        return CommandResult(self.host, tuple(argv), 0, self.stdout, "", 0.1)
+
+
+def test_recorded_unreplied_entries_name_where_a_timed_out_connection_went() -> None:
+    """Recorded on the iptables lab: three TCP connects from a node to kube-dns's ClusterIP, two
+    while the CoreDNS pods' node dropped them; only those two are unreplied, with their backend."""
+    read, entries = unreplied_entries(RecordedNode("conntrack-tcp-unreplied.txt"), "10.96.0.10")
+    assert read.argv == ("conntrack", "-L", "--orig-dst", "10.96.0.10")
+    assert [(e.source, e.backend) for e in entries] == [("172.29.0.3", "10.244.0.2")] * 2

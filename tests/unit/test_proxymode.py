@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from svclab.observe.proxymode import InForce
+import json
+from pathlib import Path
+from typing import Any
+
+from svclab.core.result import CommandResult
+from svclab.observe.proxymode import (
+    InForce,
+    ipvs_scheduler,
+    kube_proxy_config,
+    put_kube_proxy_config,
+    set_ipvs_scheduler,
+)
 
 IPVS_LAB_ON_THIS_HOST = {"svclab-control-plane": "iptables", "svclab-worker": "iptables", "svclab-vm": "ipvs"}
 
@@ -47,3 +58,37 @@ def test_a_declared_node_showing_the_requested_mode_is_a_mismatch_not_a_data_pla
     assert found.dataplane() == ["svclab-vm"]
     assert found.mismatch() == ("kube-proxy mode 'ipvs' was requested but the nodes' rules show otherwise "
                                 "(svclab-control-plane: ipvs).")
+
+
+class RecordedKubectl:
+    """kube-proxy's ConfigMap as recorded on the IPVS lab; every write is kept, none is sent."""
+
+    def __init__(self) -> None:
+        recorded = Path(__file__).parent.parent / "recorded" / "lab" / "ipvs-vm" / "kube-proxy-configmap.json"
+        self.configmap = json.loads(recorded.read_text(encoding="utf-8"))
+        self.calls: list[tuple[str, ...]] = []
+
+    def get(self, kind: str, *names: str, namespace: str | None = None) -> Any:
+        return self.configmap
+
+    def run(self, *args: str, timeout: float = 60) -> CommandResult:
+        self.calls.append(args)
+        if args[0] == "patch":
+            self.configmap["data"]["config.conf"] = json.loads(args[-1])["data"]["config.conf"]
+        return CommandResult("host", ("kubectl", *args), 0, "", "", 0.1)
+
+
+def test_each_new_scheduler_restarts_kube_proxy_and_the_lab_own_rr_needs_no_restore() -> None:
+    kubectl = RecordedKubectl()
+    original = kube_proxy_config(kubectl)  # type: ignore[arg-type]
+    set_ipvs_scheduler(kubectl, "rr")  # type: ignore[arg-type]
+    assert kubectl.calls == []  # already rr: no restart
+    set_ipvs_scheduler(kubectl, "sh")  # type: ignore[arg-type]
+    assert ipvs_scheduler(kubectl) == "sh"  # type: ignore[arg-type]
+    assert [c[0] for c in kubectl.calls] == ["patch", "delete", "rollout"]
+    set_ipvs_scheduler(kubectl, "rr")  # type: ignore[arg-type]
+    assert [c[0] for c in kubectl.calls][3:] == ["patch", "delete", "rollout"]
+    # kubeadm wrote the ConfigMap in yaml.safe_dump's layout: rr again is the original, byte for byte
+    assert kube_proxy_config(kubectl) == original  # type: ignore[arg-type]
+    put_kube_proxy_config(kubectl, original, "restoring")  # type: ignore[arg-type]
+    assert len(kubectl.calls) == 6

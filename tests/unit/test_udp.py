@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from recorded_shell import RecordedShell
 
 from svclab.core.result import CommandResult, run
 from svclab.core.shell import LocalShell
@@ -135,21 +136,10 @@ def test_recorded_conntrack_entry_names_the_backend_before_and_after() -> None:
     assert not flow_pinned(read, before + after).ok
 
 
-class RecordedNode:
-    """A node shell that answers every command with one recorded output."""
-
-    host = "node/svclab-iptables-worker"
-
-    def __init__(self, name: str) -> None:
-        self.stdout = (LAB / name).read_text(encoding="utf-8")
-
-    def run(self, argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None) -> CommandResult:
-        return CommandResult(self.host, tuple(argv), 0, self.stdout, "", 0.1)
-
-
 def test_recorded_unreplied_entries_name_where_a_timed_out_connection_went() -> None:
     """Recorded on the iptables lab: three TCP connects from a node to kube-dns's ClusterIP, two
     while the CoreDNS pods' node dropped them; only those two are unreplied, with their backend."""
-    read, entries = unreplied_entries(RecordedNode("conntrack-tcp-unreplied.txt"), "10.96.0.10")
+    read, entries = unreplied_entries(RecordedShell((LAB / "conntrack-tcp-unreplied.txt").read_text(encoding="utf-8")),
+                                      "10.96.0.10")
     assert read.argv == ("conntrack", "-L", "--orig-dst", "10.96.0.10")
     assert [(e.source, e.backend) for e in entries] == [("172.29.0.3", "10.244.0.2")] * 2

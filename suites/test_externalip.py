@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-from svclab.expect import entries_present, ipvs_virtual_server, reaches_all, refuted, settle, verify, verify_all
+from svclab.expect import (
+    deprecation_warning,
+    entries_present,
+    ipvs_virtual_server,
+    reaches_all,
+    refuted,
+    settle,
+    verify,
+    verify_all,
+)
 from svclab.expect.traffic import answered, unanswered
 from svclab.plugin.fixtures import SETTLE_REQUESTS, Client, Jig, LiveLab, Pod, Shell, curl_batch, service_entries
 
 REQUESTS = 90
+DEPRECATED = "spec.externalIPs is deprecated"  # the API server's warning from 1.36 (KEP-5707)
 
 
 def route_to_a_node(lab: LiveLab, outside: Client, address: str) -> str:
@@ -52,6 +62,26 @@ def test_data_plane_holds_the_external_ip(lab: LiveLab, shells: dict[str, Shell]
 @pytest.mark.usefixtures("shells")
 def test_ipvs_has_a_virtual_server_for_the_external_ip(lab: LiveLab, external_ip: str) -> None:
     verify(ipvs_virtual_server(lab.on_dataplane(["ipvsadm", "-Ln"]), external_ip, 80, lab.spec.ipvs_scheduler))
+
+
+def test_the_api_server_warns_that_external_ips_are_deprecated_from_1_36(lab: LiveLab, jig: Jig,
+                                                                          external_ip: str) -> None:
+    """KEP-5707: from 1.36 the API server answers a write of a Service with externalIPs with a
+    deprecation warning (the Service still works, as the checks above show); before 1.36 it says
+    nothing. Which applies is decided from the server's version in force."""
+    verify(deprecation_warning(jig.applied["Service/myapp-externalip"], DEPRECATED, lab.server_minor, since=36,
+                               what="Service.spec.externalIPs"))
+
+
+def test_negative_control_a_service_without_external_ips_draws_no_warning(lab: LiveLab, jig: Jig,
+                                                                          external_ip: str) -> None:
+    """The warning's cause is the field: the same Service written without externalIPs draws none,
+    and the same check fails on it."""
+    if lab.server_minor < 36:
+        pytest.skip(f"Kubernetes 1.{lab.server_minor} gives no externalIPs warning to take away (it warns from 1.36)")
+    jig.create_service("myapp-no-externalip")
+    refuted(deprecation_warning(jig.applied["Service/myapp-no-externalip"], DEPRECATED, lab.server_minor, since=36,
+                                what="Service.spec.externalIPs"), "the same Service written without externalIPs")
 
 
 def test_negative_control_the_route_stays_but_the_external_ip_is_removed(

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from svclab.expect import holds, verify, verify_all
-from svclab.plugin.fixtures import Client, LiveLab, Pod, Shell, lab_images
+from svclab.expect import deprecation_logged, holds, refuted, verify, verify_all
+from svclab.plugin.fixtures import Client, CommandResult, LiveLab, Pod, Shell, lab_images
 
 
 def test_lab_has_the_requested_ready_nodes(lab: LiveLab) -> None:
@@ -87,3 +87,37 @@ def test_the_lab_network_cannot_forward_off_the_machine(lab: LiveLab, outside: C
     verify(holds("the fence drops a connection leaving the lab network", before >= 0 and after > before
                  and tried.rc == 28, "curl times out (exit 28) and the fence's drop counter goes up",
                  f"curl exit {tried.rc}; drop counter {before} -> {after}", tried, listing))
+
+
+IPVS_DEPRECATED = r"ipvs proxier .*deprecated"  # kube-proxy's line at start: "is now" (1.35), "has been" (1.37)
+
+
+def kube_proxy_log(lab: LiveLab, node: str) -> CommandResult:
+    """The log of the kube-proxy pod on `node` (svclab's DaemonSet or the kind nodes' support one)."""
+    pods = lab.kubectl.run("get", "pods", "-n", "kube-system", "-l", "k8s-app in (kube-proxy, kube-proxy-host)",
+                           "-o", "name", "--field-selector", f"spec.nodeName={node}").stdout.split()
+    # a log that cannot be read is an error, never a "says nothing" (the control would pass on it)
+    return lab.kubectl.run("logs", "-n", "kube-system", pods[0] if pods else f"kube-proxy-on-{node}",
+                           "--tail=-1").check(f"kubectl logs of the kube-proxy pod on {node}")
+
+
+@pytest.mark.requires_proxy_mode("ipvs", reason="kube-proxy says that its IPVS mode is deprecated")
+def test_kube_proxy_says_that_ipvs_mode_is_deprecated(lab: LiveLab) -> None:
+    """From 1.35 kube-proxy logs, when it starts in IPVS mode, that the mode is deprecated (off by
+    default in 1.40, removed in 1.43, nftables suggested). Its IPVSDeprecation event is read into
+    the lab facts: kube-proxy emits it before its event sink starts, and this lab records none."""
+    ipvs_nodes = [n.name for n in lab.dataplane if lab.mode_on(n.name) == "ipvs"]
+    verify_all([deprecation_logged(kube_proxy_log(lab, node), node, IPVS_DEPRECATED, lab.server_minor, since=35,
+                                   what="kube-proxy's IPVS mode") for node in ipvs_nodes])
+
+
+@pytest.mark.requires_proxy_mode("ipvs", reason="the control needs the IPVS lab's other nodes")
+def test_negative_control_a_node_whose_kube_proxy_is_not_in_ipvs_mode_says_nothing(lab: LiveLab) -> None:
+    """The line's cause is IPVS mode on that node: on the lab's node whose kube-proxy runs another
+    mode (the kind nodes beside the IPVS VM), the same check fails."""
+    others = [n.name for n in lab.nodes if lab.mode_on(n.name) != "ipvs"]
+    if not others or lab.server_minor < 35:
+        pytest.skip("every node runs IPVS here, or the cluster predates the warning: no node without the cause")
+    node = others[0]
+    refuted(deprecation_logged(kube_proxy_log(lab, node), node, IPVS_DEPRECATED, lab.server_minor, since=35,
+                               what="kube-proxy's IPVS mode"), f"kube-proxy on {node} in {lab.mode_on(node)} mode")

@@ -16,8 +16,30 @@ from collections.abc import Iterator
 
 import pytest
 
-from svclab.expect import Verdict, answered, holds, reaches_all, refuted, settle, unanswered, verify, verify_all
-from svclab.plugin.fixtures import Client, Jig, LiveLab, Pod, Probe, as_app, curl_batch, myapp_deployment, on_node
+from svclab.expect import (
+    Verdict,
+    answered,
+    holds,
+    reaches_all,
+    reaches_or_quiesced,
+    refuted,
+    settle,
+    unanswered,
+    verify,
+    verify_all,
+)
+from svclab.plugin.fixtures import (
+    Batch,
+    Client,
+    Jig,
+    LiveLab,
+    Pod,
+    Probe,
+    as_app,
+    curl_batch,
+    myapp_deployment,
+    on_node,
+)
 
 DRAIN = 60  # s a terminating pod keeps serving: room for the settle and the checks
 REQUESTS = 30  # two pods: one missing from 30 has p = 2 * (1/2)^30
@@ -81,14 +103,27 @@ def fallback_checks(lab: LiveLab, jig: Jig, probe: Probe, outside: Client, pods:
     """The terminating pods answer through the ClusterIP, and through each of their nodes' node
     port under the Local policy (only that node's own pods)."""
     port = services["drain-local"]["spec"]["ports"][0]["nodePort"]  # type: ignore[index]
-    out = [reaches_all(probe.curl(url(services), count), [p.name for p in pods],
-                       "the terminating pods answer through the ClusterIP (Cluster policy)")]
+    cluster_ip = services["drain"]["spec"]["clusterIP"]  # type: ignore[index]
+    client_node = jig.pods({"probe": probe.name})[0].node  # whose data plane the probe's requests go through
+    out = [judged(lab, client_node, probe.curl(url(services), count), pods, str(cluster_ip), 80,
+                  "the terminating pods answer through the ClusterIP (Cluster policy)")]
     for node in lab.nodes:
-        local = [p.name for p in pods if p.node == node.name]
+        local = [p for p in pods if p.node == node.name]
         if local:
-            out.append(reaches_all(curl_batch(outside, f"http://{node.address}:{port}/hostname.html", count),
-                                   local, f"{node.name}'s terminating pods answer its node port (Local policy)"))
+            out.append(judged(lab, node.name, curl_batch(outside, f"http://{node.address}:{port}/hostname.html",
+                                                         count), local, node.address, int(port),
+                              f"{node.name}'s terminating pods answer its node port (Local policy)"))
     return out
+
+
+def judged(lab: LiveLab, node: str, batch: Batch, pods: list[Pod], address: str, port: int, name: str) -> Verdict:
+    """Every terminating pod answers; where IPVS runs, a pod IPVS holds at weight 0 is quiesced,
+    not lost (read from ipvsadm on that node: the finding says so)."""
+    verdict = reaches_all(batch, [p.name for p in pods], name)
+    if verdict.ok or lab.mode_on(node) != "ipvs":
+        return verdict
+    table = lab.on(node).run(["ipvsadm", "-Ln", "-t", f"{address}:{port}"])
+    return reaches_or_quiesced(batch, {p.name: p.ip for p in pods}, table, address, port, name)
 
 
 def test_with_no_ready_endpoint_the_terminating_ones_still_answer(

@@ -25,6 +25,8 @@ FIGURE_CHARS = 60
 class Cell:
     outcome: str  # passed | failed | skipped | absent (the lab's run had no such check)
     figure: str  # the key figure: "100/100/100", "random, p=0.76", "3 entries", a skip's reason
+    # what was found where the outcome alone does not say it (both labs pass, one warns): compared
+    finding: str = ""
 
     def text(self) -> str:
         return f"{self.outcome}: {self.figure}" if self.figure else self.outcome
@@ -38,16 +40,26 @@ class Row:
 
     @property
     def differs(self) -> bool:
-        return len({c.outcome for c in self.cells.values()}) > 1
+        return len({(c.outcome, c.finding) for c in self.cells.values()}) > 1
+
+
+def main_verdict(test: dict[str, Any]) -> dict[str, Any] | None:
+    """The verdict that decided the test: its first failing one, else its last."""
+    verdicts = test.get("verdicts") or []
+    bad = [v for v in verdicts if not v.get("ok") and "control" not in (v.get("data") or {})]
+    return bad[0] if bad else (verdicts[-1] if verdicts else None)
+
+
+def finding(test: dict[str, Any]) -> str:
+    main = main_verdict(test) if test["outcome"] != "skipped" else None
+    return str((main.get("data") or {}).get("finding", "")) if main else ""
 
 
 def key_figure(test: dict[str, Any]) -> str:
     """The figure that says most about a check: its main verdict's counts or statistics."""
     if test["outcome"] == "skipped":
         return first_reason(test.get("message", ""))
-    verdicts = test.get("verdicts") or []
-    bad = [v for v in verdicts if not v.get("ok") and "control" not in (v.get("data") or {})]
-    main = bad[0] if bad else (verdicts[-1] if verdicts else None)
+    main = main_verdict(test)
     if main is None:
         return ""
     data = main.get("data") or {}
@@ -84,7 +96,8 @@ def build(docs: dict[str, dict[str, Any]]) -> list[Row]:
             per_lab[lab][check] = test
     rows = []
     for check, group in order.items():
-        cells = {lab: Cell(t["outcome"], key_figure(t)) if (t := per_lab[lab].get(check)) else Cell("absent", "")
+        cells = {lab: Cell(t["outcome"], key_figure(t), finding(t)) if (t := per_lab[lab].get(check))
+                 else Cell("absent", "")
                  for lab in docs}
         rows.append(Row(group, check, cells))
     groups = list(dict.fromkeys(order.values()))
@@ -113,8 +126,9 @@ def document(rows: Sequence[Row], docs: dict[str, dict[str, Any]]) -> dict[str, 
                       "cells": {lab: asdict(c) for lab, c in r.cells.items()}} for r in rows]}
 
 
-def write(reports: Path, labs: Sequence[str]) -> list[Path]:
-    """matrix.md, matrix.json and index.html under reports/, from each lab's evidence there."""
+def write(reports: Path, labs: Sequence[str], moves: Sequence[str] = ()) -> list[Path]:
+    """matrix.md, matrix.json and index.html under reports/, from each lab's evidence there;
+    `moves`: the migration reports beside them, linked from the page."""
     docs = {lab: load(reports / lab / "evidence.json") for lab in labs if (reports / lab / "evidence.json").exists()}
     if not docs:
         return []
@@ -128,5 +142,6 @@ def write(reports: Path, labs: Sequence[str]) -> list[Path]:
     for r in rows:
         groups.setdefault(r.behaviour, []).append(r)
     out[2].write_text(env.get_template("matrix.html.j2").render(rows=rows, groups=list(groups.items()), labs=names,
-                                                                docs=docs, differ=sum(r.differs for r in rows)))
+                                                                docs=docs, differ=sum(r.differs for r in rows),
+                                                                moves=moves))
     return out

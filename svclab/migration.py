@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from svclab.labfacts import FACT_TEXT
 from svclab.matrix import Cell, Row, build
 from svclab.report import EvidenceError, load
 
@@ -39,9 +40,11 @@ def moves(rows: list[Row], before: str, after: str) -> list[Move]:
     found = []
     for r in rows:
         a, b = r.cells[before], r.cells[after]
-        if a.outcome == b.outcome:
+        if (a.outcome, a.finding) == (b.outcome, b.finding):
             continue
-        if b.outcome == "failed":
+        if a.outcome == b.outcome:
+            kind = "changed"
+        elif b.outcome == "failed":
             kind = "broken after"
         elif a.outcome == "failed":
             kind = "broken before"
@@ -56,8 +59,36 @@ def moves(rows: list[Row], before: str, after: str) -> list[Move]:
 
 
 def fact_lines(lab_a: dict[str, Any], lab_b: dict[str, Any]) -> list[str]:
-    return [f"- {key}: `{lab_a.get(key)}` -> `{lab_b.get(key)}`" for key in FACTS if lab_a.get(key) != lab_b.get(key)]
+    lines = [f"- {key}: `{lab_a.get(key)}` -> `{lab_b.get(key)}`" for key in FACTS if lab_a.get(key) != lab_b.get(key)]
+    for key in ("components", "node_versions", "deprecations"):
+        if key in lab_a and key in lab_b and lab_a[key] != lab_b[key]:
+            lines.append(f"- {key}: `{FACT_TEXT[key](lab_a[key])}` -> `{FACT_TEXT[key](lab_b[key])}`")
+    return lines + gate_lines(lab_a.get("feature_gates") or {}, lab_b.get("feature_gates") or {})
 
+
+def gate_lines(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> list[str]:
+    """Feature gates as the API servers report them: listed where a gate turns on or off, becomes
+    deprecated, or comes or goes deprecated (or alpha and on); other stage changes are counted."""
+    if not (a and b):
+        return []
+
+    def state(gate: dict[str, Any] | None) -> str:
+        return f"{gate['stage']} {'on' if gate['enabled'] else 'off'}" if gate else "absent"
+
+    def notable(g: str) -> bool:
+        if g in a and g in b:
+            return bool(a[g]["enabled"] != b[g]["enabled"] or (b[g]["stage"] == "DEPRECATED") != (
+                a[g]["stage"] == "DEPRECATED"))
+        gate = a.get(g) or b[g]
+        return bool(gate["stage"] == "DEPRECATED" or (gate["stage"] == "ALPHA" and gate["enabled"]))
+
+    changed = sorted(g for g in {*a, *b} if a.get(g) != b.get(g))
+    listed = [g for g in changed if notable(g)]
+    lines = [f"- feature gate {g}: `{state(a.get(g))}` -> `{state(b.get(g))}`" for g in listed]
+    if len(changed) > len(listed):
+        lines.append(f"- feature gates: {len(changed) - len(listed)} more changed stage only, or came or went "
+                     "(each in the evidence's lab facts)")
+    return lines
 
 WHAT = {"lost": "Holds before the move, not after (the workload loses it)",
         "gained": "Holds only after the move (the workload gains it)",
@@ -96,3 +127,18 @@ def write(before: str, after: str, reports: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown(a, b, docs))
     return out
+
+
+def run_pairs(ran: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """The moves one run can show, from its labs (mode, version, label) that ran: IPVS to nftables
+    (the deprecation's way out) at each version, then each mode from its oldest version to its newest."""
+    pairs = []
+    by_key = {(mode, version): label for mode, version, label in ran}
+    for version in dict.fromkeys(v for _, v, _ in ran):
+        if ("ipvs", version) in by_key and ("nftables", version) in by_key:
+            pairs.append((by_key["ipvs", version], by_key["nftables", version]))
+    for mode in dict.fromkeys(m for m, _, _ in ran):
+        labels = [label for m, _, label in ran if m == mode]
+        if len(labels) > 1:
+            pairs.append((labels[0], labels[-1]))
+    return pairs

@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 
 from svclab.core.errors import SvclabError
+from svclab.labfacts import lab_facts
 
 FORMAT = "svclab-evidence/1"
 BEHAVIOURS = {
@@ -122,42 +123,6 @@ def summary_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
 def totals(doc: dict[str, Any]) -> dict[str, int]:
     rows = summary_rows(doc)
     return {k: sum(r[k] for r in rows) for k in ("passed", "failed", "skipped", "controls")}
-
-
-def proxy_text(lab: dict[str, Any]) -> str:
-    observed: dict[str, str] = lab.get("proxy_mode_observed") or {}
-    modes = set(observed.values())
-    if len(modes) == 1:
-        seen = f"{modes.pop()} on " + (f"all {len(observed)} nodes" if len(observed) > 1 else "its only node")
-    else:
-        seen = ", ".join(f"{node}: {mode}" for node, mode in sorted(observed.items())) or "unknown"
-    text = (f"requested {lab.get('proxy_mode_requested') or '?'}, configured "
-            f"{lab.get('proxy_mode_configured') or '?'}, in force {seen}")
-    support: dict[str, str] = lab.get("proxy_mode_support") or {}
-    if support:
-        text += (f"; requests to Service addresses go through {', '.join(lab.get('dataplane_nodes') or ['?'])}, "
-                 f"the other nodes run {', '.join(sorted(set(support.values())))} on purpose (their kernel cannot "
-                 f"run {lab.get('proxy_mode_requested') or '?'}; node ports are checked on every node, each named "
-                 "with its mode)")
-    return text
-
-
-def lab_facts(lab: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, value) pairs a reader needs to know which lab produced the report."""
-    nodes = ", ".join(f"{n.get('name')} {n.get('address')} ({n.get('role')})" for n in lab.get("nodes", []))
-    scheduler = lab.get("ipvs_scheduler") or "-"
-    if lab.get("proxy_mode_configured") not in ("ipvs", None) and scheduler != "-":
-        scheduler += " (unused: kube-proxy is not in ipvs mode)"
-    facts = [("Kubernetes", lab.get("kubernetes") or "?"), ("kube-proxy", proxy_text(lab)),
-             ("IPVS scheduler", scheduler), ("Kernel (where requests go)", lab.get("kernel") or "?"),
-             ("CNI", lab.get("cni") or "?"), ("Nodes", nodes or "?"), ("Node image", lab.get("node_image") or "?")]
-    if lab.get("provider") or lab.get("name"):
-        facts.append(("Lab", f"{lab.get('provider', '')}:{lab.get('name', '')}"))
-    if lab.get("cluster_changes"):
-        facts.append(("Cluster-scoped changes", str(lab["cluster_changes"])))
-    if lab.get("cluster_state_after"):
-        facts.append(("Cluster state after the run", str(lab["cluster_state_after"])))
-    return facts
 
 
 def _code(text: str) -> str:

@@ -5,11 +5,16 @@
 #   - an OCI runtime wrapper, only where the capability bounding set lacks capabilities
 #     that privileged containers (kind nodes) ask for;
 #   - debootstrap, which the image factory uses to make the Debian base image;
-#   - qemu, only where the kernel has no ip_vs: the IPVS lab then runs its IPVS node in a VM.
+#   - qemu, only where the kernel has no ip_vs: the IPVS lab then runs its IPVS node in a VM;
+#   - with --vagrant, also Vagrant, vagrant-libvirt and libvirt (prepare-vagrant.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 log=/var/log/svclab-dockerd.log
 say() { printf 'prepare: %s\n' "$*"; }
+case "${1:-}" in
+  ""|--vagrant) ;;
+  *) say "unknown option ${1} (the only one is --vagrant, for the Vagrant lab's libvirt and Vagrant)"; exit 2 ;;
+esac
 
 if [ "$(id -u)" != 0 ]; then
   say "must run as root (it installs packages and starts dockerd)"; exit 1
@@ -90,4 +95,5 @@ for kv in fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512; 
   cur=$(sysctl -n "$key" 2>/dev/null || echo 0)
   if [ "$cur" -lt "$val" ]; then sysctl -qw "$kv" || say "could not set $kv"; fi
 done
+if [ "${1:-}" = --vagrant ]; then bash "$here/prepare-vagrant.sh"; fi
 say "host ready"

@@ -7,13 +7,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
-from svclab.core.catalog import PINS
+from svclab.core.catalog import PINS, pins_for
 from svclab.core.errors import SpecError
 
 PROXY_MODES = ("ipvs", "iptables", "nftables")
 # The IPVS schedulers kube-proxy passes to the kernel (the seeds name rr, lc, dh, sh, sed, nq).
 IPVS_SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq")
-KUBERNETES_VERSION = PINS.kubernetes  # one pin, in svclab.core.catalog
+KUBERNETES_VERSION = PINS.kubernetes  # the default of the pin table in svclab.core.catalog
 MAX_NODES = 5  # a 2-core machine runs three nodes well; five is the ceiling we accept
 NODE_PORT_RANGE = (30000, 32767)
 
@@ -66,6 +66,13 @@ class LabSpec:
         )
 
 
+# The Vagrant lab's own defaults: the seeds' lab network (172.16.1.0/24, nodes .110-.112);
+# externalIPs and the LoadBalancer pool on that network, as with kind. The seeds' simulated
+# external network (10.0.0.0/24) is not made: the lab routes its external IP to a node instead.
+PROVIDER_DEFAULTS: dict[str, dict[str, object]] = {
+    "vagrant": {"name": "svclab-vagrant", "network": "172.16.1.0/24", "node_range": "172.16.1.96/27",
+                "external_ips": ("172.16.1.240",), "lb_pool": "172.16.1.200-172.16.1.219"},
+}
 INT_FIELDS = {"nodes"}
 BOOL_FIELDS = {"keep", "allow_cluster_changes"}
 TUPLE_FIELDS = {"external_ips"}
@@ -95,7 +102,8 @@ def from_settings(settings: Mapping[str, object]) -> LabSpec:
         if key not in known:
             raise SpecError(f"Unknown lab setting {key!r}; known settings: {', '.join(sorted(known))}.")
         values[key] = _coerce(key, raw)
-    return validate(replace(LabSpec(), **values))  # type: ignore[arg-type]
+    defaults = PROVIDER_DEFAULTS.get(str(values.get("provider", "kind")), {})
+    return validate(replace(LabSpec(), **{**defaults, **values}))  # type: ignore[arg-type]
 
 
 def _coerce(key: str, raw: object) -> object:
@@ -106,6 +114,11 @@ def _coerce(key: str, raw: object) -> object:
             raise SpecError(f"Lab setting {key} must be a whole number, got {raw!r}.") from None
     if key in BOOL_FIELDS:
         return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
+    if key == "kubernetes_version":  # 1.37 or v1.37 means the pinned patch; an unknown one is a problem
+        try:
+            return pins_for(str(raw)).kubernetes
+        except SpecError:
+            return str(raw)
     if key in TUPLE_FIELDS:
         if isinstance(raw, (list, tuple)):
             return tuple(str(x) for x in raw)
@@ -133,8 +146,10 @@ def _problems(spec: LabSpec) -> list[str]:
         out.append(
             f"Unknown IPVS scheduler {spec.ipvs_scheduler!r}: use one of {', '.join(IPVS_SCHEDULERS)}."
         )
-    if not re.fullmatch(r"v1\.\d+\.\d+", spec.kubernetes_version):
-        out.append(f"Kubernetes version {spec.kubernetes_version!r} is not of the form v1.MINOR.PATCH.")
+    try:
+        pins_for(spec.kubernetes_version)
+    except SpecError as exc:
+        out.append(str(exc))
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", spec.name):
         out.append(f"Lab name {spec.name!r} must be lower-case letters, digits and dashes.")
     if spec.image_prefix and spec.provider == "kind":

@@ -14,8 +14,9 @@ from svclab.core.result import CommandResult
 
 
 class SshShell:
-    def __init__(self, name: str, port: int, key: Path, config_file: Path) -> None:
+    def __init__(self, name: str, port: int, key: Path, config_file: Path, address: str = "127.0.0.1") -> None:
         self.name, self.port, self.key, self.config_file = name, port, key, config_file
+        self.address = address  # the IPVS VM: qemu's forward on loopback; a Vagrant machine: its own
         self._ssh: paramiko.SSHClient | None = None
 
     @property
@@ -27,12 +28,14 @@ class SshShell:
     def ssh_config(self) -> Path:
         """An ssh_config naming the node: `ssh -F <it> <name>` logs in."""
         path = self.config_file
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(
-                f"Host {self.name}\n  HostName 127.0.0.1\n  Port {self.port}\n  User root\n"
+        text = (f"Host {self.name}\n  HostName {self.address}\n  Port {self.port}\n  User root\n"
                 f"  IdentityFile {self.key}\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
                 "  LogLevel ERROR\n")
+        # written whenever it differs: a file left by an older lab (another key folder, another
+        # port) would send testinfra to a key that is no longer there
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
         return path
 
     def run(self, argv: Sequence[str], *, timeout: float = 60.0, stdin: str | None = None) -> CommandResult:
@@ -64,8 +67,8 @@ class SshShell:
         transport = self._ssh.get_transport() if self._ssh else None
         if self._ssh is None or transport is None or not transport.is_active():
             client = paramiko.SSHClient()
-            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # 127.0.0.1, a disposable VM
-            client.connect("127.0.0.1", port=self.port, username="root", key_filename=str(self.key),
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # a disposable lab VM
+            client.connect(self.address, port=self.port, username="root", key_filename=str(self.key),
                            look_for_keys=False, allow_agent=False, timeout=5, banner_timeout=10, auth_timeout=10)
             self._ssh = client
         return self._ssh

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from svclab.expect.spread import FALSE_FAILURE, RANDOM_SAMPLE, randomness
-from svclab.expect.traffic import _data, _observed
+from svclab.expect.traffic import _observed, batch_data
 from svclab.expect.verdict import Verdict
 from svclab.observe.probes import Batch
 
@@ -26,5 +26,5 @@ def random_choice(batch: Batch, pods: Sequence[str], false_failure: float = FALS
         f"all {batch.requested} requests answered; chi-square p and repeats p each >= {found.alpha_each:g} "
         f"(false-failure rate {false_failure:g})",
         f"{found.summary()}; {_observed(batch, found.counts, pods).split('; ', 1)[1]}", (batch.command,),
-        notes=note, data=_data(batch, found.counts, pods, p=found.chi_square_p, repeats=found.repeats,
+        notes=note, data=batch_data(batch, found.counts, pods, p=found.chi_square_p, repeats=found.repeats,
                                expected_repeats=round(found.expected_repeats, 1), repeats_p=found.repeats_p))

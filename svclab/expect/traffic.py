@@ -23,7 +23,8 @@ def _observed(batch: Batch, counts: dict[str, int], pods: Sequence[str]) -> str:
     return (f"{_table(counts, pods)}; failures: {batch.failures()}" + (f"; {short}" if short else ""))
 
 
-def _data(batch: Batch, counts: dict[str, int], pods: Sequence[str], **more: object) -> dict[str, object]:
+def batch_data(batch: Batch, counts: dict[str, int], pods: Sequence[str], **more: object) -> dict[str, object]:
+    """What a traffic verdict records of its sample: counts, size, and curl's exit codes of the failures."""
     kinds: dict[str, int] = {}
     for a in batch.failed():
         kinds[str(a.exitcode)] = kinds.get(str(a.exitcode), 0) + 1
@@ -44,7 +45,7 @@ def reaches_all(batch: Batch, pods: Sequence[str], name: str = "reaches every re
         _observed(batch, counts, pods), (batch.command,),
         notes=(f"even random choice misses a pod of {k} in {batch.requested} requests with probability "
                f"{miss:.1g}",) if miss > FALSE_PASS else (),
-        data=_data(batch, counts, pods))
+        data=batch_data(batch, counts, pods))
 
 
 def one_pod_minimum(k: int) -> int:
@@ -66,7 +67,7 @@ def one_pod(batch: Batch, pods: Sequence[str], name: str = "one client stays on 
         name, ok, f"all {batch.requested} requests answered by a single one of {sorted(pods)} "
         f"(random choice would do that with probability {chance:.1g})",
         _observed(batch, counts, pods) + ("" if big_enough else f"; a sample under {need} requests proves nothing"),
-        (batch.command,), data=_data(batch, counts, pods, pods_answering=len(counts)))
+        (batch.command,), data=batch_data(batch, counts, pods, pods_answering=len(counts)))
 
 
 def several_pods(batch: Batch, pods: Sequence[str], name: str = "the client is not kept on one pod") -> Verdict:
@@ -79,7 +80,7 @@ def several_pods(batch: Batch, pods: Sequence[str], name: str = "the client is n
     ok = big_enough and batch.short() is None and not batch.failed() and len(counts) >= 2 and set(counts) <= set(pods)
     return Verdict(name, ok, f"all {batch.requested} requests answered, by at least two of {sorted(pods)}",
                    _observed(batch, counts, pods) + ("" if big_enough else f"; a sample under {need} proves nothing"),
-                   (batch.command,), data=_data(batch, counts, pods, pods_answering=len(counts)))
+                   (batch.command,), data=batch_data(batch, counts, pods, pods_answering=len(counts)))
 
 
 def round_robin(batch: Batch, pods: Sequence[str]) -> Verdict:
@@ -98,7 +99,7 @@ def round_robin(batch: Batch, pods: Sequence[str]) -> Verdict:
     return Verdict("rr cycles through the pods", ok,
                    f"{batch.requested} answers, per-pod counts within 1 and each run of {n} answers naming all "
                    f"{n} pods", f"{_observed(batch, counts, pods)}{where}{small}", (batch.command,),
-                   data=_data(batch, counts, pods, sequence=seq[:60]))
+                   data=batch_data(batch, counts, pods, sequence=seq[:60]))
 
 
 def refused_share(batch: Batch, serving: Sequence[str], refusing: Sequence[str],
@@ -119,7 +120,7 @@ def refused_share(batch: Batch, serving: Sequence[str], refusing: Sequence[str],
                    f"{batch.requested} requests: 200s from exactly {sorted(serving)}, the rest refused (curl exit 7), "
                    f"about {share:.0%} refused (binomial p >= {FALSE_PASS})",
                    f"{_observed(batch, counts, serving)}; refused {refused} of {n} ({refused / n if n else 0:.0%}), "
-                   f"p = {p:.3g}", (batch.command,), data=_data(batch, counts, serving, refused=refused, p=p))
+                   f"p = {p:.3g}", (batch.command,), data=batch_data(batch, counts, serving, refused=refused, p=p))
 
 
 def answered(batch: Batch, full: bool = True) -> Verdict:
@@ -130,7 +131,7 @@ def answered(batch: Batch, full: bool = True) -> Verdict:
     return Verdict(f"{batch.url} answers", ok,
                    f"{'all' if full else 'at least one of'} {batch.requested} requests answered 200",
                    _observed(batch, counts, list(counts)), (batch.command,),
-                   data=_data(batch, counts, list(counts)))
+                   data=batch_data(batch, counts, list(counts)))
 
 
 def unanswered(batch: Batch) -> Verdict:
@@ -143,4 +144,4 @@ def unanswered(batch: Batch) -> Verdict:
                    f"answered {len(reached)}; failures: {batch.failures()}"
                    + (f"; not a refusal or a time-out: exit {odd}" if odd else "")
                    + (f"; {batch.short()}" if batch.short() else ""),
-                   (batch.command,), data=_data(batch, dict(batch.counts()), []))
+                   (batch.command,), data=batch_data(batch, dict(batch.counts()), []))

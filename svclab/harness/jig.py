@@ -145,12 +145,14 @@ class Jig:
         self.client_node = client_node  # where client pods run; None lets the scheduler choose
         self.timings = Timings()  # seconds the last waits took, to size absence windows
         self.watcher = Watcher(kubectl.kubeconfig)
+        self.applied: dict[str, CommandResult] = {}  # "Kind/name" -> its last kubectl apply (server warnings)
 
     def apply(self, obj: Obj, tweak: Tweak | None = None) -> Obj:
         obj = copy.deepcopy(obj)
         if tweak:
             tweak(obj)
-        self.kubectl.apply(json.dumps(obj), self.namespace)
+        self.applied[f"{obj.get('kind')}/{obj['metadata']['name']}"] = self.kubectl.apply(
+            json.dumps(obj), self.namespace)
         if obj.get("kind") == "Deployment":
             wait_rollout(self, obj["metadata"]["name"])
         return obj

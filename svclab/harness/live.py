@@ -18,7 +18,7 @@ from svclab.core.spec import LabSpec
 from svclab.core.wait import wait_for
 from svclab.expect.verdict import Verdict, holds
 from svclab.labs import Lab, Node, NodeShells, read_only
-from svclab.observe import kubeproxy
+from svclab.observe import components, kubeproxy
 from svclab.observe.proxymode import InForce, configured_mode, in_force, ipvs_scheduler
 
 Client = Shell  # a place requests are sent from (the probe pod, the client outside the cluster)
@@ -148,6 +148,12 @@ def lab_facts(live: LiveLab) -> dict[str, Any]:
         "proxy_mode_observed": live.proxy.observed, "proxy_mode_support": live.proxy.support,
         "dataplane_nodes": [n.name for n in live.dataplane], "ipvs_scheduler": live.spec.ipvs_scheduler,
         "kernel": kernel, **(_built_facts(live) if live.provider.builds_cluster else _read_facts(live)),
+        "components": components.component_images(live.kubectl),
+        "node_versions": components.node_versions(live.kubectl),
+        "feature_gates": components.feature_gates(live.kubectl),
+        "kube_proxy_feature_gates": components.kube_proxy_gates({n.name: shells[n.name] for n in live.dataplane}
+                                                                if shells else {}),
+        "deprecations": components.deprecation_events(live.kubectl),
         "nodes": [{"name": n.name, "role": n.role, "address": n.address} for n in live.nodes],
         "reused": live.provider.reused,
         "cluster_changes": ("made and undone (svclab's own lab)" if live.provider.builds_cluster
@@ -187,16 +193,16 @@ def _settled(requested: str, kubectl: Kubectl, shells: dict[str, Shell], support
     return None if "none" in found.observed.values() else found
 
 
-def _kubectl_binary() -> Path:
+def _kubectl_binary(spec: LabSpec) -> Path:
     from svclab.core import tools
 
-    return tools.binary("kubectl")
+    return tools.binary("kubectl", spec.kubernetes_version)
 
 
 def open_lab(spec: LabSpec, provider: Lab) -> LiveLab:
     """The lab behind an up provider, once kube-proxy's rules are on every node; a mode that is
     not the one asked for is an error (svclab never falls back silently)."""
-    kubectl = Kubectl(provider.kubeconfig, _kubectl_binary())
+    kubectl = Kubectl(provider.kubeconfig, _kubectl_binary(spec))
     nodes = read_nodes(kubectl)
     shells = {n.name: provider.node_shell(n.name) for n in nodes} if isinstance(provider, NodeShells) else {}
     support = provider.proxy_support() if hasattr(provider, "proxy_support") else {}

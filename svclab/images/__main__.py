@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from svclab.core.catalog import DEFAULT_MINOR, PIN_TABLE, pins_for
 from svclab.core.errors import SvclabError
 from svclab.images import publish
 from svclab.images.factory import BuildError, Outcome, build
@@ -26,9 +27,14 @@ def main(argv: list[str] | None = None) -> int:
                                      epilog="Nothing is pulled: every image is built on this machine.")
     parser.add_argument("steps", nargs="*", help="steps to build, with the steps they need (default: all)")
     parser.add_argument("--force", action="store_true", help="rebuild even when cached")
+    parser.add_argument("--k8s-version", nargs="+", default=[DEFAULT_MINOR], metavar="VERSION",
+                        help=f"the Kubernetes versions to build labs for: {', '.join(PIN_TABLE)} or all "
+                             f"(each its pinned patch; default: {DEFAULT_MINOR})")
     parser.add_argument("--cache", type=Path, default=default_cache(),
                         help="where binaries, images' keys and the VM disk are kept (env SVCLAB_CACHE; "
                              "default: ~/.cache/svclab)")
+    parser.add_argument("--vagrant-box", action="store_true",
+                        help="also build each version's box for the Vagrant lab (--lab vagrant)")
     parser.add_argument("--list", action="store_true", help="list the steps and exit")
     parser.add_argument("--export", type=Path, metavar="FILE",
                         help="after building, save the workloads' images (myapp, probe, MetalLB) in one archive "
@@ -38,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
                              "registry; run the suites with --image-prefix PREFIX")
     parser.add_argument("--prefix", default="", help="with --export: name the archived images under this prefix")
     args = parser.parse_args(argv)
-    steps = all_steps()
+    try:
+        wanted = list(PIN_TABLE) if args.k8s_version == ["all"] else args.k8s_version
+        steps = all_steps(*(pins_for(v) for v in wanted), vagrant=args.vagrant_box)
+    except SvclabError as exc:
+        parser.error(str(exc))
     if args.list:
         for step in steps:
             print(step.name, step.image or " ".join(step.files))
@@ -48,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         if outcome is None:
             console.print(f"[bold]building[/] {name} ...")
         elif outcome.status == "built":
-            console.print(f"  [green]built[/]  {name:26} {outcome.seconds:6.1f} s  {outcome.output}")
+            console.print(f"  [green]built[/]  {name:38} {outcome.seconds:6.1f} s  {outcome.output}")
         else:
-            console.print(f"  cached {name:26}          {outcome.output}")
+            console.print(f"  cached {name:38}          {outcome.output}")
 
     try:
         outcomes = build(steps, cache=args.cache, wanted=args.steps or None, force=args.force,

@@ -7,8 +7,19 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from svclab.core.catalog import PINS, VM_FILES, VM_KEY, Pins, built_images, tag, vm_node_images
+from svclab.core.catalog import (
+    PINS,
+    Pins,
+    built_images,
+    tag,
+    vagrant_files,
+    vagrant_node_images,
+    vm_files,
+    vm_key,
+    vm_node_images,
+)
 from svclab.images.factory import Ctx, Step, containerd_container, docker_build
+from svclab.images.vagrantbox import make_vagrant_box
 from svclab.images.vmdisk import DISK_SIZE, build_vm_image, make_vm_disk
 
 GO_ENV = {"CGO_ENABLED": "0", "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
@@ -30,10 +41,6 @@ def k8s_ldflags(version: str) -> str:
             f"-X {pkg}.buildDate=2026-01-01T00:00:00Z",
         ]
     return " ".join(flags)
-
-
-def k8s_dir(pins: Pins) -> str:
-    return f"k8s-{pins.kubernetes}"
 
 
 def make_base(ctx: Ctx, pins: Pins, image: str) -> None:
@@ -88,10 +95,27 @@ def _myapp_builder(image: str, version: str) -> Callable[[Ctx], None]:
     return lambda c: docker_build(c, image, "myapp", {"myapp": c.cache / "bin" / "myapp"}, VERSION=version)
 
 
-def all_steps(pins: Pins = PINS) -> list[Step]:
-    """Every step, in an order that already respects dependencies."""
+def all_steps(*versions: Pins, vagrant: bool = False) -> list[Step]:
+    """Every step for the given Kubernetes pins (default: the default pin), in an order that
+    already respects dependencies: the shared steps once, then each version's own; with
+    `vagrant`, each version's Vagrant box too (only the Vagrant lab needs it)."""
+    chosen = versions or (PINS,)
+    shared = shared_steps(chosen[0])
+    boxes = [vagrant_box_step(pins) for pins in chosen] if vagrant else []
+    return [*shared, *(step for pins in chosen for step in version_steps(pins, shared)), *boxes]
+
+
+def vagrant_box_step(pins: Pins) -> Step:
+    v = pins.kubernetes
+    return Step(f"vagrant-box-{v}", lambda c: make_vagrant_box(c, pins),
+                params=(DISK_SIZE, *vagrant_node_images(pins)),
+                inputs=("svclab/images/vagrantbox.py", "svclab/images/vmdisk.py"), deps=(f"image-vm-{v}",),
+                files=vagrant_files(pins))
+
+
+def shared_steps(pins: Pins) -> list[Step]:
+    """What every Kubernetes version's lab uses alike: Debian, kind, etcd, CoreDNS, the workloads."""
     imgs = built_images(pins)
-    k8s = k8s_dir(pins)
     go = "lab/images/go"
 
     def gobin(ctx: Ctx, *parts: str) -> Path:
@@ -103,12 +127,6 @@ def all_steps(pins: Pins = PINS) -> list[Step]:
     steps = [
         Step("base", lambda c: make_base(c, pins, imgs.base), params=(pins.debian, DEBIAN_MIRROR, "2"),
              image=imgs.base),
-        Step("go-kubernetes", lambda c: c.run(
-            ["go", "build", "-trimpath", "-tags", "selinux,notest", "-ldflags", k8s_ldflags(pins.kubernetes),
-             "-o", f"{c.cache / k8s}/", *(f"k8s.io/kubernetes/cmd/{n}" for n in K8S_BINARIES)],
-            cwd=c.root / go / "kubernetes", env=GO_ENV),
-             inputs=(f"{go}/kubernetes",), params=(pins.kubernetes,),
-             files=tuple(f"{k8s}/{n}" for n in K8S_BINARIES)),
         Step("go-kind", lambda c: c.run(
             ["go", "install", "-trimpath", f"sigs.k8s.io/kind@{pins.kind}"], env={**GO_ENV, "GOBIN": str(gobin(c))}),
              params=(pins.kind,), files=("bin/kind",)),
@@ -141,15 +159,7 @@ def all_steps(pins: Pins = PINS) -> list[Step]:
              inputs=("lab/images/pause/pause.c",), files=("bin/pause",)),
     ]
 
-    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
-        steps.append(Step(
-            f"image-{name}", _component_builder(tag(name, pins.kubernetes), name, k8s),
-            inputs=("lab/images/component",), deps=("go-kubernetes",), image=tag(name, pins.kubernetes)))
     steps += [
-        Step("image-kube-proxy", lambda c: docker_build(
-            c, tag("kube-proxy", pins.kubernetes), "kube-proxy", {"kube-proxy": c.cache / k8s / "kube-proxy"},
-            BASE=imgs.base), inputs=("lab/images/kube-proxy",), deps=("base", "go-kubernetes"),
-             image=tag("kube-proxy", pins.kubernetes)),
         Step("image-etcd", lambda c: docker_build(
             c, tag("etcd", imgs.etcd_tag), "component", {"etcd": b(c, "etcd")}, BIN="etcd"),
              inputs=("lab/images/component",), deps=("go-etcd",), image=tag("etcd", imgs.etcd_tag)),
@@ -170,22 +180,51 @@ def all_steps(pins: Pins = PINS) -> list[Step]:
           for version, image in (("v1", imgs.myapp_v1), ("v2", imgs.myapp_v2))),
         Step("image-probe", lambda c: docker_build(c, imgs.probe, "probe", {}, BASE=imgs.base),
              inputs=("lab/images/probe",), deps=("base",), image=imgs.probe),
-        Step("image-node-base", lambda c: docker_build(
+    ]
+    return steps
+
+
+def version_steps(pins: Pins, shared: list[Step]) -> list[Step]:
+    """One Kubernetes version's binaries, component images, node image and IPVS VM: each step
+    named with the version, so that every version keeps its own stamp and cache entry."""
+    imgs = built_images(pins)
+    k8s = pins.k8s_folder
+    v = pins.kubernetes
+    module = pins.k8s_module
+    steps = [
+        Step(f"go-kubernetes-{v}", lambda c: c.run(
+            ["go", "build", "-trimpath", "-tags", "selinux,notest", "-ldflags", k8s_ldflags(v),
+             "-o", f"{c.cache / k8s}/", *(f"k8s.io/kubernetes/cmd/{n}" for n in K8S_BINARIES)],
+            cwd=c.root / module, env=GO_ENV),
+             inputs=(module,), params=(v,), files=tuple(f"{k8s}/{n}" for n in K8S_BINARIES)),
+    ]
+    for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        steps.append(Step(
+            f"image-{name}-{v}", _component_builder(tag(name, v), name, k8s),
+            inputs=("lab/images/component",), deps=(f"go-kubernetes-{v}",), image=tag(name, v)))
+    steps += [
+        Step(f"image-kube-proxy-{v}", lambda c: docker_build(
+            c, tag("kube-proxy", v), "kube-proxy", {"kube-proxy": c.cache / k8s / "kube-proxy"},
+            BASE=imgs.base), inputs=("lab/images/kube-proxy",), deps=("base", f"go-kubernetes-{v}"),
+             image=tag("kube-proxy", v)),
+        Step(f"image-node-base-{v}", lambda c: docker_build(
             c, imgs.node_base, "node",
             {**{f"bin/{n}": c.cache / k8s / n for n in ("kubeadm", "kubelet", "kubectl")},
-             "bin/runcwrap": b(c, "runcwrap")},
-            BASE=imgs.base, KUBERNETES_VERSION=pins.kubernetes),
-             inputs=("lab/images/node",), deps=("base", "go-kubernetes", "go-runcwrap"), image=imgs.node_base),
+             "bin/runcwrap": c.cache / "bin" / "runcwrap"},
+            BASE=imgs.base, KUBERNETES_VERSION=v),
+             inputs=("lab/images/node",), deps=("base", f"go-kubernetes-{v}", "go-runcwrap"), image=imgs.node_base),
     ]
-    preloaded = [s for s in steps if s.image and s.name.startswith("image-") and s.name != "image-node-base"]
+    # the node carries every component image: the shared ones and this version's own
+    preloaded = [s for s in (*shared, *steps)
+                 if s.name.startswith("image-") and not s.name.startswith("image-node-base")]
     steps.append(Step(
-        "image-node", lambda c: preload_node(c, imgs.node_base, imgs.node, [s.image for s in preloaded]),
+        f"image-node-{v}", lambda c: preload_node(c, imgs.node_base, imgs.node, [s.image for s in preloaded]),
         params=("preload-1", *(s.image for s in preloaded)),
-        deps=("image-node-base", *(s.name for s in preloaded)), image=imgs.node))
+        deps=(f"image-node-base-{v}", *(s.name for s in preloaded)), image=imgs.node))
     steps += [
-        Step("image-vm", build_vm_image, inputs=("lab/images/vm",), deps=("image-node",), image=imgs.vm,
-             files=(VM_KEY,)),
-        Step("vm-disk", make_vm_disk, params=(DISK_SIZE, *vm_node_images(pins)),
-             inputs=("svclab/images/vmdisk.py",), deps=("image-vm",), files=VM_FILES),
+        Step(f"image-vm-{v}", lambda c: build_vm_image(c, pins), inputs=("lab/images/vm",),
+             deps=(f"image-node-{v}",), image=imgs.vm, files=(vm_key(pins),)),
+        Step(f"vm-disk-{v}", lambda c: make_vm_disk(c, pins), params=(DISK_SIZE, *vm_node_images(pins)),
+             inputs=("svclab/images/vmdisk.py",), deps=(f"image-vm-{v}",), files=vm_files(pins)),
     ]
     return steps

@@ -12,38 +12,39 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from svclab.core.catalog import VM_KEY, built_images, vm_node_images
+from svclab.core.catalog import Pins, built_images, vm_key, vm_node_images
 from svclab.images.factory import Ctx, containerd_container, docker_build
 
-VM_DIR = "vm"
 DISK_SIZE = "8G"
 
 
-def vm_dir(cache: Path) -> Path:
-    return cache / VM_DIR
-
-
-def build_vm_image(ctx: Ctx) -> None:
+def build_vm_image(ctx: Ctx, pins: Pins) -> None:
     """The node image plus a kernel, sshd and udev; root logs in with a key made here."""
-    out = vm_dir(ctx.cache)
-    out.mkdir(parents=True, exist_ok=True)
-    key = ctx.cache / VM_KEY
+    (ctx.cache / pins.vm_folder).mkdir(parents=True, exist_ok=True)
+    key = ctx.cache / vm_key(pins)
     if not (key.exists() and key.with_suffix(".pub").exists()):
         key.unlink(missing_ok=True)
         ctx.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "svclab-vm", "-f", str(key)])
-    images = built_images()
+    images = built_images(pins)
     docker_build(ctx, images.vm, "vm", {"files/root/.ssh/authorized_keys": key.with_suffix(".pub")},
                  NODE=images.node)
 
 
-def make_vm_disk(ctx: Ctx) -> None:
-    out = vm_dir(ctx.cache)
+def make_vm_disk(ctx: Ctx, pins: Pins, folder: str = "", images: tuple[str, ...] = (),
+                 extra: dict[str, str] | None = None) -> None:
+    """The disk (raw ext4), kernel and initrd under `folder` (default: the IPVS VM's), with
+    `images` in its containerd (default: what the IPVS VM's worker runs) and `extra` files
+    (path under the root -> text)."""
+    out = ctx.cache / (folder or pins.vm_folder)
     root = out / "rootfs.tmp"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     try:
-        _export(ctx, built_images().vm, root)
-        _unpack_images(ctx, root)
+        _export(ctx, built_images(pins).vm, root)
+        _unpack_images(ctx, root, pins, images or vm_node_images(pins))
+        for rel, text in (extra or {}).items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
         (root / "etc/hostname").write_text("svclab-vm\n")
         (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")
         (root / ".dockerenv").unlink(missing_ok=True)
@@ -80,15 +81,14 @@ def _export(ctx: Ctx, image: str, root: Path) -> None:
         subprocess.call(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _unpack_images(ctx: Ctx, root: Path) -> None:
-    """Unpack what the VM node runs into its containerd (overlayfs snapshots), and drop the
-    control-plane images a worker never runs."""
+def _unpack_images(ctx: Ctx, root: Path, pins: Pins, wanted: tuple[str, ...]) -> None:
+    """Unpack `wanted` into the VM's containerd (overlayfs snapshots), and drop the node
+    image's other preloaded images (a worker never runs the control plane's)."""
     archive = ctx.cache / "vm-images.tar"
-    wanted = vm_node_images()
     ctx.run(["docker", "save", "-o", str(archive), *wanted])
     store = root / "var/lib/containerd"
     try:
-        with containerd_container(ctx, built_images().node, {str(store): "/var/lib/containerd",
+        with containerd_container(ctx, built_images(pins).node, {str(store): "/var/lib/containerd",
                                                             str(archive): "/images.tar:ro"}) as name:
             ctr = ["docker", "exec", name, "ctr", "-n", "k8s.io"]
             listed = subprocess.run([*ctr, "images", "ls", "-q"], capture_output=True, text=True, check=False)

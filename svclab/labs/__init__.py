@@ -57,6 +57,7 @@ class NodeShells(Protocol):
 PROVIDERS = {
     "kind": "svclab.labs.kind:KindLab",
     "existing": "svclab.labs.existing:ExistingLab",
+    "vagrant": "svclab.labs.vagrant:VagrantLab",
 }
 
 

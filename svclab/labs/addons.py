@@ -38,14 +38,16 @@ def addons_present(kubectl: Kubectl) -> bool:
     return found.ok and len(found.stdout.split()) == 2
 
 
-def install_addons(kubectl: Kubectl, spec: LabSpec, split: bool) -> None:
-    """Apply the add-ons (and split kube-proxy for the VM node), then wait for Ready nodes and CoreDNS."""
+def install_addons(kubectl: Kubectl, spec: LabSpec, split: bool, timeout: int = 180) -> None:
+    """Apply the add-ons (and split kube-proxy for the VM node), then wait for Ready nodes and
+    CoreDNS (`timeout` s each: nodes that all run under emulation need longer)."""
     kubectl.apply(addons_manifest(spec))
     if split:
         split_kube_proxy(kubectl, SUPPORT_MODE)
-    kubectl.run("wait", "--for=condition=Ready", "nodes", "--all", "--timeout=180s",
-                timeout=200).check("waiting for Ready nodes")
-    wait_for(lambda: deployment_ready(kubectl, "coredns"), what="CoreDNS ready in kube-system", timeout=180, interval=2)
+    kubectl.run("wait", "--for=condition=Ready", "nodes", "--all", f"--timeout={timeout}s",
+                timeout=timeout + 20).check("waiting for Ready nodes")
+    wait_for(lambda: deployment_ready(kubectl, "coredns"), what="CoreDNS ready in kube-system", timeout=timeout,
+             interval=2)
 
 
 def deployment_ready(kubectl: Kubectl, name: str) -> bool:

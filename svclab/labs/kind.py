@@ -12,7 +12,7 @@ from pathlib import Path
 
 from svclab.core import progress, tools
 from svclab.core.assets import render
-from svclab.core.catalog import lab_images
+from svclab.core.catalog import lab_images, pins_for
 from svclab.core.errors import HostError, LabError
 from svclab.core.kubectl import Kubectl
 from svclab.core.result import run
@@ -34,7 +34,7 @@ def kubelet_settings(spec: LabSpec, cgroup_version: int) -> dict[str, str]:
 
 
 def kind_config(spec: LabSpec, cgroup_version: int, workers: int | None = None) -> str:
-    return render("lab", "kind", "cluster.yaml.j2", spec=spec, images=lab_images(),
+    return render("lab", "kind", "cluster.yaml.j2", spec=spec, images=lab_images(pins_for(spec.kubernetes_version)),
                   kubelet=kubelet_settings(spec, cgroup_version),
                   workers=spec.workers if workers is None else workers)
 
@@ -61,7 +61,7 @@ class KindLab:
         self.kubeconfig = self.state / "kubeconfig"
         self.net = LabNetwork(spec)
         self.network = self.net.name
-        self.kind = KindCli(spec.name, self.net.name, self.kubeconfig)
+        self.kind = KindCli(spec.name, self.net.name, self.kubeconfig, spec.kubernetes_version)
         self.reused = False
         self.owned = False  # true once this run created or reused the cluster
         self.vm_node: VmNode | None = None
@@ -74,7 +74,7 @@ class KindLab:
             raise HostError(" ".join(problems))
         self.cgroup_version = facts.cgroup_version
         for name in ("kind", "kubectl"):
-            tools.binary(name)
+            tools.binary(name, self.spec.kubernetes_version)
         if not run(["docker", "image", "inspect", self.spec.image]).ok:
             raise HostError(f"The node image {self.spec.image} is not built: {tools.BUILD_HINT}.")
         clash = self.net.clash()
@@ -85,6 +85,11 @@ class KindLab:
         self.preflight()
         self.state.mkdir(parents=True, exist_ok=True)
         if self.kind.exists():
+            found = self.kind.node_image()
+            if found != self.spec.image:  # a kept lab of another version (or node image) is never reused
+                raise LabError(f"The kept lab {self.spec.name!r} runs {found or 'an unknown node image'}, not "
+                               f"{self.spec.image} as asked: take it down first (svclab down {self.spec.name}) "
+                               "or name another lab (--lab kind:NAME).")
             self.reused = self.owned = True
             progress.say(f"reusing kind cluster {self.spec.name!r}")
             self.kind.export_kubeconfig()
@@ -149,7 +154,7 @@ class KindLab:
         return self.net.fence()
 
     def kubectl(self) -> Kubectl:
-        return Kubectl(self.kubeconfig, tools.binary("kubectl"))
+        return Kubectl(self.kubeconfig, tools.binary("kubectl", self.spec.kubernetes_version))
 
     # -- helpers -------------------------------------------------------------------
     def _fail_cleanup(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from pytest_kind import KindCluster
 
 from svclab.core import tools
+from svclab.core.catalog import PINS
 from svclab.core.result import CommandResult, run
 
 NETWORK_ENV = "KIND_EXPERIMENTAL_DOCKER_NETWORK"
@@ -23,6 +24,7 @@ class KindCli:
     name: str  # the cluster
     network: str  # the Docker network its nodes join
     kubeconfig: Path
+    kubernetes: str = PINS.kubernetes  # the lab's version: its kubectl is the one that speaks to it
 
     def run(self, *args: str, timeout: float = 120.0) -> CommandResult:
         return run([str(tools.binary("kind")), *args], timeout=timeout, env={NETWORK_ENV: self.network})
@@ -32,7 +34,7 @@ class KindCli:
 
     def create(self, config: Path, image: str) -> None:
         cluster = KindCluster(self.name, self.kubeconfig, image=image,
-                              kind_path=tools.binary("kind"), kubectl_path=tools.binary("kubectl"))
+                              kind_path=tools.binary("kind"), kubectl_path=tools.binary("kubectl", self.kubernetes))
         with self._network_env():
             cluster.create(config_file=config)
 
@@ -45,6 +47,11 @@ class KindCli:
 
     def delete(self) -> CommandResult:
         return self.run("delete", "cluster", "--name", self.name, "--kubeconfig", str(self.kubeconfig), timeout=300)
+
+    def node_image(self) -> str:
+        """The image the cluster's control-plane node was made from ("" when it has none)."""
+        found = run(["docker", "inspect", "--format", "{{.Config.Image}}", f"{self.name}-control-plane"])
+        return found.stdout.strip() if found.ok else ""
 
     def containers(self) -> list[str]:
         found = run(["docker", "ps", "-a", "--filter", f"label=io.x-k8s.kind.cluster={self.name}",

@@ -46,8 +46,8 @@ class LabNetwork:
                 net = ipaddress.ip_network(subnet, strict=False)
                 if net.version == 4 and net.overlaps(lab_net):
                     return (f"The lab network {lab_net} overlaps Docker network {name} ({subnet}); "
-                            f"if it belongs to a kept lab, delete that lab first (kind delete cluster "
-                            f"--name {name.removeprefix('svclab-')}; docker network rm {name}).")
+                            f"if it belongs to a kept lab, take that lab down first "
+                            f"(svclab down {name.removeprefix('svclab-')}).")
         return None
 
     def ensure(self) -> None:

@@ -16,7 +16,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from svclab.core.catalog import VM_FILES, VM_KEY
+from svclab.core.catalog import PINS, Pins, vm_files, vm_key
 from svclab.core.errors import LabError, WaitTimeout
 from svclab.core.result import run
 from svclab.core.ssh import SshShell
@@ -24,7 +24,7 @@ from svclab.core.wait import wait_for
 
 MGMT_MAC = "52:54:00:5c:00:01"
 LAB_MAC = "52:54:00:5c:01:01"
-BUILD_VM_HINT = "run `python -m svclab.images vm-disk` to build it"
+BUILD_VM_HINT = "run `python -m svclab.images --k8s-version {minor}` to build it"
 
 
 @dataclass(frozen=True)
@@ -39,26 +39,29 @@ class VmConfig:
 
 
 class Vm:
-    def __init__(self, config: VmConfig, cache: Path, state: Path) -> None:
+    def __init__(self, config: VmConfig, cache: Path, state: Path, pins: Pins = PINS) -> None:
         self.config = config
         self.cache = cache
+        self.pins = pins
+        self.files = (*vm_files(pins), vm_key(pins))  # disk, kernel, initrd, SSH key: built per version
         self.state = state
         self.tap = f"svl{hashlib.sha256(config.name.encode()).hexdigest()[:11]}"  # 15 chars, one per node name
         self.pidfile = state / "qemu.pid"
         self.console = state / "console.log"
-        self.ssh = SshShell(config.name, config.ssh_port, self.cache / VM_KEY, state / "ssh_config")
+        self.ssh = SshShell(config.name, config.ssh_port, self.cache / self.files[3], state / "ssh_config")
 
     @property
     def key(self) -> Path:
-        return self.cache / VM_KEY
+        return self.cache / self.files[3]
 
     # -- checks before anything starts --------------------------------------------------
     def problems(self) -> list[str]:
         """What stops the VM from starting, as phrases ("its disk is not built ...")."""
         out = []
-        missing = [f for f in (*VM_FILES, VM_KEY) if not (self.cache / f).exists()]
+        missing = [f for f in self.files if not (self.cache / f).exists()]
         if missing:
-            out.append(f"its disk is not built ({self.cache / missing[0]} is missing): {BUILD_VM_HINT}")
+            hint = BUILD_VM_HINT.format(minor=self.pins.minor)
+            out.append(f"its disk is not built ({self.cache / missing[0]} is missing): {hint}")
         if not shutil.which("qemu-system-x86_64") or not shutil.which("qemu-img"):
             out.append("qemu-system-x86_64 or qemu-img is missing: run `bash lab/host/prepare.sh`")
         if not Path("/dev/net/tun").exists():
@@ -83,7 +86,7 @@ class Vm:
         overlay = self.state / "overlay.qcow2"
         overlay.unlink(missing_ok=True)
         run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
-             str(self.cache / "vm/disk.raw"), str(overlay)]).check("qemu-img create")
+             str(self.cache / self.files[0]), str(overlay)]).check("qemu-img create")
         self._tap(True)
         self.console.write_text("")
         self.pidfile.unlink(missing_ok=True)
@@ -98,7 +101,7 @@ class Vm:
             "qemu-system-x86_64", "-name", c.name, "-machine", "q35",
             "-accel", "tcg,thread=multi,tb-size=512", "-cpu", "max", "-smp", str(c.cpus), "-m", str(c.memory_mb),
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-            "-kernel", str(self.cache / "vm/vmlinuz"), "-initrd", str(self.cache / "vm/initrd.img"),
+            "-kernel", str(self.cache / self.files[1]), "-initrd", str(self.cache / self.files[2]),
             "-append", append,
             "-drive", f"file={overlay},if=virtio,format=qcow2,cache=unsafe",
             "-netdev", f"user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:{c.ssh_port}-:22",

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from svclab.core import progress, tools
+from svclab.core.catalog import pins_for
 from svclab.core.errors import LabError
 from svclab.core.kubectl import Kubectl
 from svclab.core.result import run
@@ -177,4 +178,5 @@ class VmNode:
 
     def _vm(self, bridge: str) -> Vm:
         prefix = ipaddress.ip_network(self.spec.network).prefixlen
-        return Vm(VmConfig(self.name, vm_address(self.spec), prefix, bridge), tools.cache_dir(), self.state)
+        return Vm(VmConfig(self.name, vm_address(self.spec), prefix, bridge), tools.cache_dir(), self.state,
+                  pins_for(self.spec.kubernetes_version))

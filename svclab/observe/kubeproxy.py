@@ -87,9 +87,14 @@ def node_clock(node: Shell) -> float:
     return float(node.run(["date", "+%s.%N"]).check("date on the node").stdout.strip())
 
 
+def metrics(node: Shell) -> CommandResult:
+    """kube-proxy's /metrics on the node, as the raw HTTP answer (svclab.observe.metrics reads it)."""
+    return node.run(["bash", "-c", _GET])
+
+
 def sync_times(node: Shell) -> tuple[CommandResult, dict[str, float]]:
     """When kube-proxy last queued a sync and last finished one (IPv4), on the node's clock."""
-    read = node.run(["bash", "-c", _GET])
+    read = metrics(node)
     found: dict[str, float] = {}
     for line in read.stdout.splitlines():
         for what, name in (("queued", QUEUED), ("done", DONE)):

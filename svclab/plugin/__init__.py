@@ -17,7 +17,7 @@ from typing import Any, cast
 import pytest
 
 from svclab.core import progress
-from svclab.core.catalog import PREFIX_ENV
+from svclab.core.catalog import DEFAULT_MINOR, PIN_TABLE, PREFIX_ENV
 from svclab.core.errors import SvclabError, WaitTimeout
 from svclab.core.spec import PROXY_MODES, from_settings
 from svclab.expect import evidence
@@ -27,8 +27,12 @@ from svclab.plugin.fixtures import SPEC_KEY, LiveLab
 
 # option dest -> (flag, spec field, help, default)
 OPTIONS: dict[str, tuple[str, str, str, str]] = {
-    "lab": ("--lab", "lab", "lab provider spec: kind, kind:NAME or existing:KUBECONFIG", "kind"),
+    "lab": ("--lab", "lab", "lab provider spec: kind, kind:NAME, vagrant, vagrant:DIR (a folder with a Vagrantfile) "
+            "or existing:KUBECONFIG", "kind"),
     "proxy_mode": ("--proxy-mode", "proxy_mode", f"kube-proxy mode: {', '.join(PROXY_MODES)}", "ipvs"),
+    "k8s_version": ("--k8s-version", "kubernetes_version", f"Kubernetes version of svclab's own lab: "
+                    f"{', '.join(PIN_TABLE)} (each its pinned patch; built by python -m svclab.images "
+                    f"--k8s-version); default {DEFAULT_MINOR}", ""),
     "lab_image": ("--lab-image", "node_image", "node image (default: svclab.local/node:<k8s>)", ""),
     "lab_nodes": ("--lab-nodes", "nodes", "number of nodes, the first is the control plane", "3"),
     "ipvs_scheduler": ("--ipvs-scheduler", "ipvs_scheduler", "IPVS scheduler", "rr"),
@@ -76,6 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "requires_proxy_mode(*modes, reason=None): run only where kube-proxy's mode in "
         "force is one of modes; elsewhere skip, saying which mode is in force")
     config.addinivalue_line("markers", "lab: the test needs the live lab")
+    config.addinivalue_line("markers", "latency: issue 15's programming-latency benchmark; left out unless "
+                            "selected (-m latency): it fills the lab with up to 1000 Services")
     config.addinivalue_line(
         "markers", "changes_cluster(what): the test changes cluster-scoped state (what: one phrase); "
         "on a cluster svclab did not build it is skipped unless --allow-cluster-changes is given")
@@ -126,7 +132,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every lab test is bounded in time (pytest-timeout), unless the user set a timeout."""
+    """The latency benchmark's tests run only when asked for (-m latency); every lab test is
+    bounded in time (pytest-timeout), unless the user set a timeout."""
+    if "latency" not in (config.getoption("markexpr", "") or ""):
+        benchmark = [item for item in items if item.get_closest_marker("latency")]
+        if benchmark:
+            config.hook.pytest_deselected(items=benchmark)
+            items[:] = [item for item in items if not item.get_closest_marker("latency")]
+            progress.say(f"{len(benchmark)} latency benchmark tests left out (run them with -m latency)")
     if config.getoption("timeout", None) or config.getini("timeout"):
         return
     for item in items:

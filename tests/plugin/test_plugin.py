@@ -74,7 +74,8 @@ def test_help_lists_options_and_ini_keys(pytester: pytest.Pytester) -> None:
     result = run(pytester, "--help")
     assert result.ret == 0
     text = " ".join(result.stdout.str().split())  # help text wraps at the terminal width
-    assert "svclab lab: --lab=LAB lab provider spec: kind, kind:NAME or existing:KUBECONFIG" in text
+    assert ("svclab lab: --lab=LAB lab provider spec: kind, kind:NAME, vagrant, vagrant:DIR (a folder with a "
+            "Vagrantfile) or existing:KUBECONFIG") in text
     for flag, help_text in [("--proxy-mode=PROXY_MODE", "kube-proxy mode: ipvs, iptables, nftables"),
                             ("--lab-image=LAB_IMAGE", "node image"),
                             ("--lab-nodes=LAB_NODES", "number of nodes"),
@@ -186,7 +187,7 @@ def test_ipvs_without_ip_vs(pytester: pytest.Pytester) -> None:
     assert said.startswith("svclab: kube-proxy's IPVS mode needs ip_vs, which kernel ")
     assert "so svclab runs the lab's IPVS node in a qemu VM, and that VM cannot start yet: its disk is not " \
            "built (" in said, said
-    assert "run `python -m svclab.images vm-disk` to build it" in said, said
+    assert "run `python -m svclab.images --k8s-version 1.35` to build it" in said, said
     assert said.endswith("(or use --proxy-mode iptables or nftables).")
     assert_nothing_new(before)
 

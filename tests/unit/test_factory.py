@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from svclab.core.assets import repo_root
-from svclab.core.catalog import PINS, lab_images
+from svclab.core.catalog import PIN_TABLE, PINS, lab_images
 from svclab.images.factory import BuildError, Ctx, Step, hash_inputs, order, step_key
 from svclab.images.steps import all_steps, k8s_ldflags
 
@@ -133,8 +133,11 @@ def test_step_key_changes_when_a_dependency_key_changes(root: Path) -> None:
 # ---------------------------------------------------------------- the real steps
 
 
+EVERY = tuple(PIN_TABLE.values())
+
+
 def test_step_names_are_unique_and_every_dependency_exists() -> None:
-    steps = all_steps()
+    steps = all_steps(*EVERY)
     by_name = {s.name for s in steps}
 
     assert len(by_name) == len(steps)
@@ -142,15 +145,28 @@ def test_step_names_are_unique_and_every_dependency_exists() -> None:
         assert set(s.deps) <= by_name, s.name
 
 
+def test_no_two_steps_make_the_same_image_or_file_across_versions() -> None:
+    """Every version keeps its own binaries, images, VM disk and stamp; the shared steps are
+    built once whatever versions are asked for."""
+    steps = all_steps(*EVERY)
+    outputs = [o for s in steps for o in (s.image, *s.files) if o]
+
+    assert len(outputs) == len(set(outputs))
+    assert [s.name for s in steps].count("image-etcd") == 1
+    assert {s.name for s in steps if s.name.startswith("go-kubernetes-")} == {
+        f"go-kubernetes-{p.kubernetes}" for p in EVERY}
+    assert names(all_steps()) == names(all_steps(PINS))
+
+
 def test_all_steps_are_already_in_dependency_order() -> None:
-    steps = all_steps()
+    steps = all_steps(*EVERY)
 
     assert names(order(steps, None)) == names(steps)
 
 
 def test_every_step_input_exists_in_the_repo() -> None:
     root = repo_root()
-    for s in all_steps():
+    for s in all_steps(*EVERY):
         for rel in s.inputs:
             assert (root / rel).exists(), f"{s.name}: {rel}"
 
@@ -159,39 +175,45 @@ def test_every_step_makes_an_image_or_files() -> None:
     for s in all_steps():
         assert s.image or s.files, s.name
     both = [s.name for s in all_steps() if s.image and s.files]
-    assert both == ["image-vm"]  # the VM image and the SSH key baked into it
+    assert both == ["image-vm-v1.35.4"]  # the VM image and the SSH key baked into it
 
 
 def test_vm_disk_unpacks_only_what_the_vm_node_runs() -> None:
     steps = {s.name: s for s in all_steps()}
-    disk = steps["vm-disk"]
-    assert disk.deps == ("image-vm",) and steps["image-vm"].deps == ("image-node",)
+    disk = steps["vm-disk-v1.35.4"]
+    assert disk.deps == ("image-vm-v1.35.4",) and steps["image-vm-v1.35.4"].deps == ("image-node-v1.35.4",)
     assert "svclab.local/kube-proxy:v1.35.4" in disk.params
     assert not any("kube-apiserver" in p or "etcd" in p for p in disk.params)
+    assert disk.files == ("vm/v1.35.4/disk.raw", "vm/v1.35.4/vmlinuz", "vm/v1.35.4/initrd.img")
 
 
 def test_the_node_preloads_every_other_image_and_builds_on_node_base() -> None:
     steps = {s.name: s for s in all_steps()}
-    node = steps["image-node"]
-    other_images = {n for n in steps if n.startswith("image-") and n not in ("image-node", "image-vm")}
+    node = steps["image-node-v1.35.4"]
+    other_images = {n for n in steps if n.startswith("image-") and n not in ("image-node-v1.35.4", "image-vm-v1.35.4")}
 
     assert set(node.deps) == other_images
-    assert node.deps[0] == "image-node-base"
+    assert node.deps[0] == "image-node-base-v1.35.4"
     assert node.image == lab_images().node
-    assert "image-node-base" not in steps["image-node-base"].deps
+    assert "image-node-base-v1.35.4" not in steps["image-node-base-v1.35.4"].deps
 
 
 def test_the_node_image_carries_what_the_lab_needs() -> None:
-    needed = {"image-kube-apiserver", "image-kube-controller-manager", "image-kube-scheduler",
-              "image-kube-proxy", "image-etcd", "image-coredns", "image-pause", "image-labnet"}
+    needed = {"image-kube-apiserver-v1.35.4", "image-kube-controller-manager-v1.35.4", "image-kube-scheduler-v1.35.4",
+              "image-kube-proxy-v1.35.4", "image-etcd", "image-coredns", "image-pause", "image-labnet"}
 
-    assert needed <= set(next(s for s in all_steps() if s.name == "image-node").deps)
+    assert needed <= set(next(s for s in all_steps() if s.name == "image-node-v1.35.4").deps)
 
 
-def test_kubernetes_is_keyed_on_its_pinned_version() -> None:
-    go = next(s for s in all_steps() if s.name == "go-kubernetes")
+def test_kubernetes_is_keyed_on_its_pinned_version_and_built_from_its_own_module() -> None:
+    for pins in EVERY:
+        go = next(s for s in all_steps(pins) if s.name == f"go-kubernetes-{pins.kubernetes}")
 
-    assert PINS.kubernetes in go.params
+        assert pins.kubernetes in go.params
+        assert go.inputs == (f"lab/images/go/kubernetes-{pins.minor}",)
+        gomod = (repo_root() / go.inputs[0] / "go.mod").read_text()
+        assert f"require k8s.io/kubernetes {pins.kubernetes}" in gomod
+        assert f"k8s.io/api => k8s.io/api v0.{pins.kubernetes.split('.', 1)[1]}" in gomod
 
 
 # ---------------------------------------------------------------- ldflags

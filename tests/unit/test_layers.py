@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SUITE_MAY_IMPORT = ("svclab.plugin.fixtures", "svclab.expect")
+SUITE_MAY_IMPORT = ("svclab.plugin.fixtures", "svclab.plugin.latency", "svclab.expect")
 # the pytest glue and the build tooling; everything else under svclab/ is runtime
 NOT_RUNTIME = ("plugin/", "images/")
 
@@ -39,7 +39,7 @@ def test_runtime_imports_neither_pytest_nor_the_image_factory() -> None:
 
 # The layers, bottom up; a module may import its own layer and the ones below, never above.
 RANK = {"core": 0, "labs": 1, "observe": 1, "images": 1, "expect": 2, "harness": 3, "plugin": 4, "drill": 4,
-        "report": 4, "matrix": 4, "migration": 4, "cli": 5, "__main__": 6}
+        "report": 4, "labfacts": 4, "matrix": 4, "migration": 4, "cli": 5, "__main__": 6}
 
 
 def layer(module: str) -> str:

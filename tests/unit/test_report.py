@@ -201,7 +201,7 @@ def test_cli_writes_both_files_and_prints_changes_regressions_first(tmp_path: Pa
 
 
 def test_a_lab_that_mixes_modes_says_where_requests_go() -> None:
-    from svclab.report import proxy_text
+    from svclab.labfacts import proxy_text
 
     lab = {"proxy_mode_requested": "ipvs", "proxy_mode_configured": "ipvs",
            "proxy_mode_observed": {"cp": "iptables", "w": "iptables", "vm": "ipvs"},

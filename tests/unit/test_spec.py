@@ -130,10 +130,11 @@ MISTAKES = [
                  id="external-ip-in-node-range"),
     pytest.param({"pod_subnet": "10.96.0.0/16"},
                  ["pod subnet 10.96.0.0/16 overlaps the Service subnet 10.96.0.0/12"], id="overlap"),
-    pytest.param({"kubernetes_version": "1.35.4"}, ["'1.35.4'", "not of the form v1.MINOR.PATCH"],
-                 id="version-without-v"),
-    pytest.param({"kubernetes_version": "v1.35"}, ["'v1.35'", "not of the form v1.MINOR.PATCH"],
-                 id="version-without-patch"),
+    pytest.param({"kubernetes_version": "1.38"}, ["'1.38'", "not one svclab pins", "1.37 (v1.37.2)"],
+                 id="version-not-pinned"),
+    pytest.param({"kubernetes_version": "v1.35.3"}, ["'v1.35.3'", "not one svclab pins", "1.35 (v1.35.4)"],
+                 id="patch-not-pinned"),
+    pytest.param({"kubernetes_version": "latest"}, ["'latest'", "not one svclab pins"], id="version-not-a-version"),
     pytest.param({"lab": "kind:Bad_Name"}, ["Lab name 'Bad_Name'", "lower-case"], id="lab-name"),
     pytest.param({"service_subnet": "10.96.0.1/12"}, ["Service subnet '10.96.0.1/12'", "CIDR"], id="host-bits"),
     pytest.param({"network": "10.244.0.0/24"}, ["lab network 10.244.0.0/24 overlaps the cluster subnet"],
@@ -189,3 +190,9 @@ def test_the_prefix_moves_only_the_workloads_images(monkeypatch: pytest.MonkeyPa
     assert moved.myapp_v1 == "registry.example:5000/svclab/myapp:v1"
     assert moved.metallb_speaker == own.metallb_speaker.replace("svclab.local", "registry.example:5000/svclab")
     assert (moved.node, moved.coredns, moved.labnet) == (own.node, own.coredns, own.labnet)
+
+
+@pytest.mark.parametrize("given", ["1.37", "v1.37", "v1.37.2", "1.37.2"])
+def test_a_minor_means_its_pinned_patch(given: str) -> None:
+    spec = from_settings({"kubernetes_version": given})
+    assert spec.kubernetes_version == "v1.37.2" and spec.image == "svclab.local/node:v1.37.2"

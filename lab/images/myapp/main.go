@@ -74,6 +74,12 @@ func main() {
 		}
 		fmt.Fprintf(w, "Hello MyApp | Version: %s | <a href=\"hostname.html\">Pod Name</a>\n", version)
 	})
+	// an application that needs time before it can serve (a cache to warm, say): only a
+	// readiness probe keeps its Service from sending it requests meanwhile
+	if delay, _ := strconv.Atoi(os.Getenv("MYAPP_START_DELAY_SECONDS")); delay > 0 {
+		log.Printf("myapp: starting, not listening for %d s", delay)
+		time.Sleep(time.Duration(delay) * time.Second)
+	}
 	ports := strings.Split(envOr("MYAPP_PORTS", "80"), ",")
 	servers := make([]*http.Server, 0, len(ports))
 	for _, port := range ports {

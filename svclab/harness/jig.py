@@ -19,14 +19,13 @@ from svclab.core.assets import render
 from svclab.core.catalog import lab_images
 from svclab.core.kubectl import Kubectl
 from svclab.core.result import CommandResult
-from svclab.core.shell import PodShell
+from svclab.core.shell import PodShell, Shell, enter
 from svclab.expect.traffic import answered, reaches_all
 from svclab.expect.verdict import Facts, Verdict, holds, settle, verify
+from svclab.harness.tweaks import Obj, Tweak
 from svclab.observe.probes import SETTLE_REQUESTS, Batch, curl_batch, dig_argv
 from svclab.observe.watch import State, Watcher
 
-Obj = dict[str, Any]
-Tweak = Callable[[Obj], None]
 MYAPP_SELECTOR = {"app": "myapp", "release": "v1"}
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 ABSENCE_FLOOR = 10.0  # s: the shortest window in which an absence counts
@@ -50,33 +49,6 @@ def manifest(*parts: str, **values: object) -> Obj:
 def myapp_deployment(replicas: int = 3) -> Obj:
     """The seeds' Deployment: myapp-deploy, 3 replicas, port `http` on 80, readiness on /hostname.html."""
     return manifest("myapp", "deployment.yaml.j2", replicas=replicas)
-
-
-def as_app(name: str, labels: dict[str, str], more: Tweak | None = None) -> Tweak:
-    """A tweak that makes myapp's Deployment another app: its own name, selector and pod labels
-    (so that a suite's Service selects only its pods), then `more`."""
-    def tweak(obj: Obj) -> None:
-        obj["metadata"]["name"] = name
-        obj["spec"]["selector"]["matchLabels"] = dict(labels)
-        obj["spec"]["template"]["metadata"]["labels"] = dict(labels)
-        if more:
-            more(obj)
-    return tweak
-
-
-def on_node(node: str | None) -> Tweak:
-    """A tweak that puts the Deployment's pods on `node`; None leaves them to the scheduler."""
-    def tweak(obj: Obj) -> None:
-        if node:
-            obj["spec"]["template"]["spec"]["nodeSelector"] = {"kubernetes.io/hostname": node}
-    return tweak
-
-
-def udp_too(obj: Obj) -> None:
-    """A tweak: myapp answers datagrams on 80 as well (its name, or the peer for "clientip")."""
-    box = obj["spec"]["template"]["spec"]["containers"][0]
-    box["env"] = [*box.get("env", []), {"name": "MYAPP_UDP_PORTS", "value": "80"}]
-    box["ports"] = [*box["ports"], {"name": "udp", "containerPort": 80, "protocol": "UDP"}]
 
 
 def service(name: str, type_: str = "ClusterIP", port: int = 80, target: int | str = 80) -> Obj:
@@ -138,11 +110,13 @@ def warning_events(jig: Jig) -> str:
 
 class Jig:
     def __init__(self, kubectl: Kubectl, namespace: str, client_node: str | None = None,
-                 facts_for: Callable[[str], Facts] | None = None) -> None:
+                 facts_for: Callable[[str], Facts] | None = None,
+                 enter_from: Callable[[str], Shell | None] | None = None) -> None:
         self.kubectl = kubectl
         self.facts_for = facts_for  # Service name -> the troubleshooting checklist, printed on failure
         self.namespace = namespace
         self.client_node = client_node  # where client pods run; None lets the scheduler choose
+        self.enter_from = enter_from  # node -> its SSH shell, to enter probes there (core/shell.py)
         self.timings = Timings()  # seconds the last waits took, to size absence windows
         self.watcher = Watcher(kubectl.kubeconfig)
         self.applied: dict[str, CommandResult] = {}  # "Kind/name" -> its last kubectl apply (server warnings)
@@ -244,8 +218,11 @@ class Jig:
     # -- the probe pod ---------------------------------------------------------------
     def start_probe(self, name: str = "probe") -> Probe:
         self.apply(probe_pod(name, self.client_node))
-        self.wait_ready_pods({"probe": name}, 1, timeout=180)
-        return Probe(self.kubectl, self.namespace, name)
+        pod = self.wait_ready_pods({"probe": name}, 1, timeout=180)[0]
+        node = self.enter_from(pod.node) if self.enter_from else None
+        entered = enter(node, name, self.get("pod", name)["status"]["containerStatuses"][0]["containerID"]) \
+            if node else None
+        return Probe(self.kubectl, self.namespace, name, entered)
 
 
 @dataclass(frozen=True)
@@ -255,10 +232,11 @@ class Probe:
     kubectl: Kubectl
     namespace: str
     name: str
+    entered: Shell | None = None  # the pod entered over its node's SSH session, when it runs on such a node
 
     @property
-    def shell(self) -> PodShell:
-        return PodShell(self.kubectl, self.namespace, self.name)
+    def shell(self) -> Shell:
+        return self.entered or PodShell(self.kubectl, self.namespace, self.name)
 
     @property
     def host(self) -> str:

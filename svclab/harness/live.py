@@ -15,6 +15,7 @@ from svclab.core.kubectl import Kubectl
 from svclab.core.result import CommandResult
 from svclab.core.shell import Shell
 from svclab.core.spec import LabSpec
+from svclab.core.ssh import SshShell
 from svclab.core.wait import wait_for
 from svclab.expect.verdict import Verdict, holds
 from svclab.labs import Lab, Node, NodeShells, read_only
@@ -44,6 +45,12 @@ class LiveLab:
         if not isinstance(self.provider, NodeShells):
             return {}
         return {n.name: self.provider.node_shell(n.name) for n in self.nodes}
+
+    def ssh_shell(self, node: str) -> Shell | None:
+        """The node's shell when it is reached over SSH (the IPVS VM, a Vagrant machine): probes
+        there are entered through it rather than exec'd through the API (core/shell.py)."""
+        shell = self.node_shells().get(node)
+        return shell if isinstance(shell, SshShell) else None
 
     def on(self, node: str) -> Shell:
         """The node's shell; an error when the provider gives none (tests skip before asking)."""

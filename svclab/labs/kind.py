@@ -52,6 +52,9 @@ def host_problems(spec: LabSpec, facts: hostcheck.HostFacts, state: Path) -> tup
     return hostcheck.check(facts, spec.proxy_mode, "kind", vm_problems), vm
 
 
+CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane:NoSchedule"
+
+
 class KindLab:
     builds_cluster = True
 
@@ -179,6 +182,9 @@ class KindLab:
             with progress.step("installing lab add-ons (labnet, CoreDNS) and waiting for Ready nodes"):
                 install_addons(kubectl, self.spec, split=self.vm_node is not None)
         if self.vm_node:
+            # the VM is tainted PreferNoSchedule (vmnode.join_config): the control plane takes
+            # workloads too, so that myapp still spreads over two nodes ("not found" once removed)
+            kubectl.run("taint", "nodes", f"{self.spec.name}-control-plane", f"{CONTROL_PLANE_TAINT}-")
             if self.vm_node.joined(kubectl):
                 self.vm_node.reattach(self.net.bridge())
             else:

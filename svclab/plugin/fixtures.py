@@ -19,8 +19,9 @@ from svclab.core.shell import LocalShell, Shell
 from svclab.core.spec import NODE_PORT_RANGE, LabSpec
 from svclab.expect import evidence
 from svclab.expect.verdict import Verdict, holds, settle, verify
-from svclab.harness.jig import MYAPP_SELECTOR, Jig, Pod, Probe, as_app, myapp_deployment, on_node, udp_too
+from svclab.harness.jig import MYAPP_SELECTOR, Jig, Pod, Probe, myapp_deployment
 from svclab.harness.live import Client, LiveLab, lab_facts, open_lab
+from svclab.harness.tweaks import as_app, on_node, one_per_node, udp_too
 from svclab.labs import Lab, clusterdns, kept, make_lab, metallb, read_only
 from svclab.labs.addons import LAB_ZONE
 from svclab.observe import clusterstate
@@ -182,15 +183,17 @@ def namespace(lab: LiveLab, request: pytest.FixtureRequest) -> Iterator[str]:
 def jig(lab: LiveLab, namespace: str) -> Jig:
     from svclab.harness.facts import service_facts
 
-    made = Jig(lab.kubectl, namespace, lab.client_node)
+    made = Jig(lab.kubectl, namespace, lab.client_node, enter_from=lab.ssh_shell)
     made.facts_for = lambda name: service_facts(lab, made, name)
     return made
 
 
 @pytest.fixture(scope="module")
-def myapp(jig: Jig) -> list[Pod]:
-    """The seeds' myapp Deployment, 3 ready replicas."""
-    return jig.deploy_myapp(3)
+def myapp(lab: LiveLab, jig: Jig) -> list[Pod]:
+    """The seeds' myapp Deployment, 3 ready replicas; on a lab that mixes modes, one on each of
+    its three nodes, so that the IPVS VM, where workloads prefer not to start (slowly, emulated),
+    still has a local endpoint (Local policies, the LoadBalancer address only it announces)."""
+    return jig.deploy_myapp(3, one_per_node if lab.proxy.support else None)
 
 
 @pytest.fixture(scope="module")

@@ -40,6 +40,9 @@ def test_join_config_registers_the_vm_with_its_lab_address_and_label() -> None:
     args = {a["name"]: a["value"] for a in doc["nodeRegistration"]["kubeletExtraArgs"]}
     assert args == {"node-ip": "172.29.0.128", "node-labels": f"{VM_LABEL}=true", "cgroup-root": "/"}
     assert doc["skipPhases"] == ["preflight"]
+    # workloads prefer the kind nodes (pods start ~10x slower in the emulated VM); a hard taint
+    # would keep the suites' own placements (on_node) off the VM too
+    assert doc["nodeRegistration"]["taints"] == [{"key": VM_LABEL, "value": "true", "effect": "PreferNoSchedule"}]
 
 
 def test_support_configmap_changes_only_the_mode() -> None:

@@ -79,7 +79,9 @@ class PodShell:
 @dataclass(frozen=True)
 class EnteredShell:
     """A pod's container on a node reached over SSH, entered with nsenter through that node's
-    open session: the same namespaces and binaries as `kubectl exec`. Why not kubectl exec: on
+    open session: the pod's network, mount (its binaries), UTS and IPC namespaces, as with
+    `kubectl exec`; not its PID namespace or cgroup, which a probe's curl and dig do not see
+    (a drill's process search on the node finds it either way). Why not kubectl exec: on
     the IPVS VM under qemu's software emulation an exec costs 0.9-1.8 s (API server, kubelet and
     containerd's exec shim, all emulated), nsenter over the open session 0.25 s (both measured on
     the live lab), and a suite runs hundreds of probe commands there."""

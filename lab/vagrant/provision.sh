@@ -7,7 +7,7 @@
 set -euo pipefail
 
 say() { echo "svclab-provision ($NODE_NAME): $*"; }
-fail() { echo "svclab-provision ($NODE_NAME): $*" >&2; exit 1; }
+fail() { echo "svclab-provision ($NODE_NAME) failed: $*" >&2; exit 1; }  # svclab quotes it
 
 if [ -f /etc/redhat-release ]; then family=el; elif [ -f /etc/debian_version ]; then family=debian; else family=other; fi
 [ "$family" != other ] || fail "this box is neither Debian nor RHEL-family; svclab provisions only those."
@@ -21,7 +21,7 @@ if [ "$family" = el ]; then
   if systemctl is-enabled firewalld >/dev/null 2>&1; then systemctl disable --now firewalld; fi
 fi
 missing=""
-for cmd in kubeadm kubelet kubectl containerd ipvsadm ip curl; do
+for cmd in kubeadm kubelet kubectl containerd ipvsadm ip; do
   command -v "$cmd" >/dev/null || missing="$missing $cmd"
 done
 [ -z "$missing" ] || fail "the box lacks:$missing (svclab's box has them; a RHEL-family box needs them installed, svclab downloads nothing)."
@@ -87,6 +87,11 @@ bootstrapTokens:
 skipPhases:  # svclab installs its own CoreDNS (no forwarding) with its add-ons; nothing to pull
 - preflight
 - addon/coredns
+timeouts:  # kubeadm's defaults (4 min) assume real CPUs; these machines may run under emulation
+  controlPlaneComponentHealthCheck: 20m0s
+  kubeletHealthCheck: 20m0s
+  kubernetesAPICall: 5m0s
+  etcdAPICall: 5m0s
 EOF
       registration
       cat <<EOF
@@ -124,9 +129,10 @@ else
   if [ -f /etc/kubernetes/kubelet.conf ]; then
     say "joined before: kept"
   else
-    # the master may still be coming up (machines are brought up in parallel): bounded wait
+    # the master may still be coming up (machines are brought up in parallel): a bounded wait for
+    # its API port (bash's /dev/tcp: svclab's box has no curl); kubeadm join retries discovery too
     for _ in $(seq 1 240); do
-      curl -sk --max-time 5 "https://$MASTER_IP:6443/readyz" >/dev/null && break
+      timeout 5 bash -c "exec 3<>/dev/tcp/$MASTER_IP/6443" 2>/dev/null && break
       sleep 5
     done
     mkdir -p /etc/svclab
@@ -140,6 +146,10 @@ discovery:
     token: "$TOKEN"
     unsafeSkipCAVerification: true  # a lab on its own isolated network; the token is per lab
 skipPhases: [preflight]
+timeouts:  # the master may still be starting under emulation when a worker is ready to join
+  discovery: 20m0s
+  tlsBootstrap: 20m0s
+  kubernetesAPICall: 5m0s
 EOF
       registration
     } > /etc/svclab/join.yaml

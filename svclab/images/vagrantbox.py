@@ -21,7 +21,10 @@ from svclab.images.factory import Ctx
 from svclab.images.vmdisk import DISK_SIZE, make_vm_disk
 
 # vagrant-libvirt's management network: DHCP, but no default route and no resolver from it
-# (the lab reaches nothing beyond this machine); sorted after the IPVS VM's fixed-MAC rule
+# (the lab reaches nothing beyond this machine); sorted after the IPVS VM's fixed-MAC rule.
+# The client identifier is the MAC: networkd's default (a DUID from the machine-id) was the
+# same on the three machines of one box, and dnsmasq gave all three one lease (measured: the
+# first vagrant up had k8s-master and k8s-node02 both at 192.168.124.40, node01 never got one)
 MANAGEMENT_DHCP = """[Match]
 Name=en* eth*
 
@@ -31,6 +34,7 @@ LinkLocalAddressing=no
 IPv6AcceptRA=no
 
 [DHCPv4]
+ClientIdentifier=mac
 UseDNS=no
 UseRoutes=no
 UseNTP=no

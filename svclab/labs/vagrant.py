@@ -27,7 +27,7 @@ from svclab.labs import libvirt
 from svclab.labs.addons import addons_manifest, addons_present, install_addons
 from svclab.labs.bridgeclient import start_bridge_client
 from svclab.labs.network import OutsideClient
-from svclab.labs.vagrantcli import VagrantCli
+from svclab.labs.vagrantcli import VagrantCli, up_failures
 
 BOOT = Path("/var/lib/libvirt/boot")  # libvirt's qemu user must reach the kernel: not under /root
 MANAGEMENT = "192.168.124.0/24"
@@ -162,7 +162,9 @@ class VagrantLab:
                 rc = self.cli.up(log)
             self.owned = True
             if rc != 0:
-                raise LabError(f"vagrant up exited with {rc}; its log: {log}")
+                said = up_failures(log.read_text(errors="replace"))
+                raise LabError(f"vagrant up exited with {rc}" + (": " + "; ".join(said) if said else "")
+                               + f" (its log: {log})")
             self._connect()
         except BaseException:
             self.owned = True

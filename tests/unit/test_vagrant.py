@@ -13,7 +13,7 @@ from svclab.core.spec import from_settings
 from svclab.images.vagrantbox import box_metadata
 from svclab.labs.bridgeclient import client_address
 from svclab.labs.vagrant import machine_addresses, vagrant_settings
-from svclab.labs.vagrantcli import machine_states
+from svclab.labs.vagrantcli import box_names, machine_states, tidy, up_failures
 
 RECORDED = Path(__file__).resolve().parents[1] / "recorded" / "vagrant"
 
@@ -52,3 +52,22 @@ def test_a_client_takes_the_first_free_address_of_the_band() -> None:
 def test_the_box_records_its_size_in_whole_gigabytes() -> None:
     assert box_metadata("8G") == {"provider": "libvirt", "format": "qcow2", "virtual_size": 8}
     assert box_metadata("1500M")["virtual_size"] == 2
+
+
+def test_vagrant_box_list_names_the_box_svclab_added() -> None:
+    assert box_names((RECORDED / "box-list.txt").read_text()) == {"svclab/node-v1.35.4"}
+    assert box_names("") == set()
+
+
+def test_a_failed_up_is_told_machine_by_machine() -> None:
+    """The first real `vagrant up` here: one DHCP lease for three machines (fixed since)."""
+    said = up_failures((RECORDED / "up-failed-same-dhcp-lease.log").read_text())
+    assert [s.split(":")[0] for s in said] == ["k8s-master", "k8s-node01", "k8s-node02"]
+    assert "'inaccessible' state" in said[2]
+    line = "    k8s-node01: svclab-provision (k8s-node01) failed: the box lacks: ipvsadm"
+    assert up_failures(line) == ["k8s-node01: the box lacks: ipvsadm"]
+
+
+def test_the_log_loses_the_progress_meter_and_keeps_the_rest() -> None:
+    raw = "==> box: Adding\n\x1b[KProgress: 0% (Rate: 0/s)\r\x1b[KProgress: 99%\r\x1b[K==> k8s-master: Creating image"
+    assert tidy(raw) == "==> box: Adding\n==> k8s-master: Creating image"

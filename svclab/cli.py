@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from svclab import matrix, migration, report
+from svclab import matrix, migration, report, timing
 from svclab.core import progress, tools
 from svclab.core.assets import repo_root
 from svclab.core.catalog import DEFAULT_MINOR, PIN_TABLE, PINS, pins_for
@@ -32,6 +32,7 @@ class ModeRun:
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     skips: list[str] = field(default_factory=list)
+    modules: dict[str, float] = field(default_factory=dict)  # suite module -> seconds (junit)
 
 
 def junit_counts(path: Path) -> tuple[dict[str, int], list[str]]:
@@ -85,7 +86,8 @@ def run_mode(mode: str, reports: Path, extra: list[str], lab: str = "", kubernet
         progress.say(f"report for {label}: {html}")
     status = "passed" if rc == 0 and counts.get("passed", 0) > 0 else "failed"
     reason = "" if status == "passed" else f"pytest exit code {rc}" + (" (no tests ran)" if rc == 5 else "")
-    return ModeRun(label, status, reason, time.monotonic() - start, counts, skips)
+    return ModeRun(label, status, reason, time.monotonic() - start, counts, skips,
+                   timing.module_seconds(junit))
 
 
 def summary(runs: list[ModeRun]) -> str:
@@ -101,6 +103,9 @@ def summary(runs: list[ModeRun]) -> str:
             lines += ["", f"**{r.mode}: {r.status}.** {r.reason}"]
         if r.skips:
             lines += ["", f"Skipped in {r.mode}:", *(f"- {s}" for s in r.skips)]
+    table = timing.time_table({r.mode: r.modules for r in runs})
+    if table:
+        lines += ["", "## Where the time went", "", *table]
     return "\n".join(lines) + "\n"
 
 

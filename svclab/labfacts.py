@@ -34,19 +34,29 @@ def node_gates_text(found: dict[str, dict[str, dict[str, Any]]]) -> str:
     return "; ".join(f"{text} ({', '.join(nodes)})" for text, nodes in same.items()) or "not read (no node shell)"
 
 
+MODE_NAMES = {"ipvs": "IPVS"}  # as the seeds and the docs write it
+
 FACT_TEXT: dict[str, Callable[[Any], str]] = {
     "components": components_text, "node_versions": node_versions_text, "feature_gates": gates_summary,
     "kube_proxy_feature_gates": node_gates_text,
     "deprecations": lambda lines: "; ".join(lines) or "none given by the cluster"}
 
 
+def nodes_in_mode(observed: dict[str, str], requested: str = "") -> list[str]:
+    """"IPVS on 3 of 3 nodes"; a lab that mixes modes names the nodes of each, the requested
+    mode first."""
+    by_mode: dict[str, list[str]] = {}
+    for node, mode in sorted(observed.items()):
+        by_mode.setdefault(mode, []).append(node)
+    total = len(observed)
+    return [f"{MODE_NAMES.get(mode, mode)} on {len(nodes)} of {total} node{'s' if total > 1 else ''}"
+            + (f" ({', '.join(nodes)})" if len(nodes) < total else "")
+            for mode, nodes in sorted(by_mode.items(), key=lambda kv: (kv[0] != requested, -len(kv[1]), kv[0]))]
+
+
 def proxy_text(lab: dict[str, Any]) -> str:
     observed: dict[str, str] = lab.get("proxy_mode_observed") or {}
-    modes = set(observed.values())
-    if len(modes) == 1:
-        seen = f"{modes.pop()} on " + (f"all {len(observed)} nodes" if len(observed) > 1 else "its only node")
-    else:
-        seen = ", ".join(f"{node}: {mode}" for node, mode in sorted(observed.items())) or "unknown"
+    seen = "; ".join(nodes_in_mode(observed, lab.get("proxy_mode_requested") or "")) or "unknown"
     text = (f"requested {lab.get('proxy_mode_requested') or '?'}, configured "
             f"{lab.get('proxy_mode_configured') or '?'}, in force {seen}")
     support: dict[str, str] = lab.get("proxy_mode_support") or {}

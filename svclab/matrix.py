@@ -29,7 +29,9 @@ class Cell:
     finding: str = ""
 
     def text(self) -> str:
-        return f"{self.outcome}: {self.figure}" if self.figure else self.outcome
+        """"passed: 100/100/100"; with a finding, it leads: "passed: stays past the timeout (8)"."""
+        shown = f"{self.finding} ({self.figure})" if self.finding and self.figure else self.finding or self.figure
+        return f"{self.outcome}: {shown}" if shown else self.outcome
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,11 @@ def main_verdict(test: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def finding(test: dict[str, Any]) -> str:
+    """What the check found, in words; none for a negative control, whose verdict's finding names
+    the claim it refuted, not what the lab does."""
     main = main_verdict(test) if test["outcome"] != "skipped" else None
-    return str((main.get("data") or {}).get("finding", "")) if main else ""
+    data = (main.get("data") or {}) if main else {}
+    return "" if "control" in data else str(data.get("finding", ""))
 
 
 def key_figure(test: dict[str, Any]) -> str:

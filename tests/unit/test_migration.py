@@ -94,3 +94,13 @@ def test_the_matrix_marks_a_check_whose_finding_differs_though_both_pass(upgrade
     assert {c.outcome for c in warned.cells.values()} == {"passed"} and warned.differs
     assert [c.finding for c in warned.cells.values()] == ["no warning", "warned"]
     assert not rows["test_external_ip_reaches_every_pod_from_outside"].differs
+
+
+def test_a_finding_leads_the_cell_and_a_control_has_none(tmp_path: Path) -> None:
+    """Recorded on README command 1 (5870792): both labs pass the short-timeout check, IPVS
+    keeping the client past it and nftables moving it; the controls pass in both."""
+    reports = laid_out(tmp_path, RECORDED / "affinity", ("ipvs", "nftables"))
+    text = migration.write("ipvs", "nftables", reports).read_text()
+    assert ("`test_affinity_with_a_short_timeout`: ipvs: passed: stays past the timeout (8); "
+            "nftables: passed: moves after the timeout (5/2/1)") in text
+    assert "what_makes_the_spaced_requests" not in text  # a control's verdict names the claim it refuted

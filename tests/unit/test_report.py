@@ -127,7 +127,7 @@ def test_markdown_is_short_with_lab_facts_a_table_by_behaviour_failures_and_skip
     lines = md.splitlines()
     assert len(lines) < 30
     lab = next(line for line in lines if line.startswith("**Lab:**"))
-    assert "v1.31.0" in lab and "requested iptables, configured iptables, in force iptables on all 2 nodes" in lab
+    assert "v1.31.0" in lab and "requested iptables, configured iptables, in force iptables on 2 of 2 nodes" in lab
     assert "| ClusterIP | 1 | 0 | 0 | 1 |" in lines  # the negative control is not counted as a failure
     assert "| NodePort | 0 | **1** | 0 | 0 |" in lines
     assert "| Session affinity | 0 | 0 | 1 | 0 |" in lines
@@ -200,6 +200,14 @@ def test_cli_writes_both_files_and_prints_changes_regressions_first(tmp_path: Pa
     assert (out / "report.html").stat().st_size > 1000 and (out / "summary.md").exists()
 
 
+def test_the_seeds_lab_reads_ipvs_on_3_of_3_nodes() -> None:
+    from svclab.labfacts import proxy_text
+
+    lab = {"proxy_mode_requested": "ipvs", "proxy_mode_configured": "ipvs",
+           "proxy_mode_observed": {"k8s-master": "ipvs", "k8s-node01": "ipvs", "k8s-node02": "ipvs"}}
+    assert proxy_text(lab) == "requested ipvs, configured ipvs, in force IPVS on 3 of 3 nodes"
+
+
 def test_a_lab_that_mixes_modes_says_where_requests_go() -> None:
     from svclab.labfacts import proxy_text
 
@@ -207,7 +215,8 @@ def test_a_lab_that_mixes_modes_says_where_requests_go() -> None:
            "proxy_mode_observed": {"cp": "iptables", "w": "iptables", "vm": "ipvs"},
            "proxy_mode_support": {"cp": "iptables", "w": "iptables"}, "dataplane_nodes": ["vm"]}
     assert proxy_text(lab) == (
-        "requested ipvs, configured ipvs, in force cp: iptables, vm: ipvs, w: iptables; requests to Service "
+        "requested ipvs, configured ipvs, in force IPVS on 1 of 3 nodes (vm); iptables on 2 of 3 nodes (cp, w); "
+        "requests to Service "
         "addresses go through vm, the other nodes run iptables on purpose (their kernel cannot run ipvs; node "
         "ports are checked on every node, each named with its mode)")
 

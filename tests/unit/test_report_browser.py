@@ -74,3 +74,21 @@ def test_the_page_renders_to_a_screenshot(page: Path) -> None:
     assert shot.exists(), f"chromium wrote no {shot}"
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000, f"{shot}: {len(data)} bytes"
+
+
+def test_long_lab_facts_wrap_inside_the_page(page: Path) -> None:
+    """Node names and feature-gate lists are long words: the facts box once pushed the page wider
+    than the window, cutting off the kube-proxy fact (seen in a screenshot of a real IPVS report)."""
+    doc = evidence()
+    lab = doc["lab"]
+    assert isinstance(lab, dict)
+    lab["proxy_mode_observed"] = {f"svclab-ipvs-{n}": m for n, m in
+                                  (("control-plane", "iptables"), ("vm", "ipvs"), ("worker", "iptables"))}
+    gates = {f"AggregatedDiscoveryRemoveBetaType{i}": {"stage": "DEPRECATED", "enabled": True} for i in range(5)}
+    lab["feature_gates"], lab["kube_proxy_feature_gates"] = gates, {"svclab-ipvs-vm": gates}
+    measured = page.parent / "wide.html"
+    probe = ("<script>document.body.dataset.overflow = "
+             "String(document.documentElement.scrollWidth > window.innerWidth)</script>")
+    measured.write_text(render_html(doc).replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom = chromium(measured, "--dump-dom", "--window-size=1000,800").stdout
+    assert 'data-overflow="false"' in dom, "the page is wider than a 1000 px window"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from svclab import cli, migration
+from svclab import cli, matrix, migration
 
 RECORDED = Path(__file__).parent.parent / "recorded" / "matrix"
 
@@ -104,3 +104,5 @@ def test_a_finding_leads_the_cell_and_a_control_has_none(tmp_path: Path) -> None
     assert ("`test_affinity_with_a_short_timeout`: ipvs: passed: stays past the timeout (8); "
             "nftables: passed: moves after the timeout (5/2/1)") in text
     assert "what_makes_the_spaced_requests" not in text  # a control's verdict names the claim it refuted
+    page = matrix.write(reports, ["ipvs", "nftables"])[2].read_text()
+    assert '<span class="finding">stays past the timeout</span>' in page  # the highlighted row says why

@@ -1,7 +1,8 @@
 """A paired A/B of two commits on one kept lab, in one sitting: the same suite modules run with
 commit A's code, then B's, then A's and B's again (ABAB), and each module's junit seconds are
-compared. The lab is created by the first round and reused by the others, so what differs
-between the arms is the code under test, not the lab or the machine's hour.
+compared. A warm-up smoke run creates the lab and every round reuses it, so what differs
+between the arms is the code under test, not the lab or the machine's hour. An arm that fails
+is printed as such and makes the comparison void (a failing run's time says nothing).
 
     python bench/ab_modules.py --a main --b wip/issue15-vm-pods --proxy-mode ipvs \\
         suites/test_readiness.py suites/test_dns.py suites/test_clusterip.py
@@ -23,12 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from svclab.timing import module_seconds  # the checkout's own package, not an installed one
 
 ROOT = Path("/tmp/svclab-ab")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def worktree(ref: str, name: str) -> Path:
     path = ROOT / name
-    subprocess.run(["git", "worktree", "remove", "--force", str(path)], capture_output=True)
-    subprocess.run(["git", "worktree", "add", "--detach", str(path), ref], check=True, capture_output=True)
+    subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=REPO, capture_output=True)
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), ref], cwd=REPO, check=True, capture_output=True)
     return path
 
 
@@ -52,6 +54,7 @@ def main() -> int:
     trees = {"A": worktree(args.a, "A"), "B": worktree(args.b, "B")}
     totals: dict[str, list[float]] = {"A": [], "B": []}
     per_module: dict[str, dict[str, float]] = {"A": {}, "B": {}}
+    failed: list[str] = []
     warm = ROOT / "warm-up" / "junit.xml"
     warm.parent.mkdir(parents=True, exist_ok=True)
     rc, wall = run_arm(trees["A"], ["suites/test_smoke.py"], args.proxy_mode, warm)  # creates the lab
@@ -63,6 +66,8 @@ def main() -> int:
             rc, wall = run_arm(trees[arm], args.modules, args.proxy_mode, junit)
             seconds = module_seconds(junit)
             print(f"round {k} {arm}: exit {rc}, {wall:.0f} s wall, {sum(seconds.values()):.0f} s in tests")
+            if rc != 0:
+                failed.append(f"round {k} {arm} (exit {rc})")
             totals[arm].append(sum(seconds.values()))
             for module, s in seconds.items():
                 per_module[arm][module] = per_module[arm].get(module, 0.0) + s
@@ -70,6 +75,9 @@ def main() -> int:
     for module in per_module["B"]:
         print(f"| {module} | {per_module['A'].get(module, 0):.0f} | {per_module['B'][module]:.0f} |")
     a, b = totals["A"], totals["B"]
+    if failed:
+        print(f"\nno comparison: {', '.join(failed)} failed; see {ROOT}")
+        return 1
     if a and b:
         print(f"\nA {[round(x) for x in a]} s, B {[round(x) for x in b]} s; B/A = {sum(b) / sum(a):.2f}")
     return 0
